@@ -1,0 +1,196 @@
+//! inlet's embedded default store: one SQLite file in WAL mode.
+//!
+//! Writes go through one writer thread that commits whatever is queued in a
+//! single transaction with `synchronous=FULL` (group commit, see
+//! [`writer`](crate::writer)); reads run on a small pool of reader
+//! connections in `spawn_blocking`, so neither ever blocks the async runtime.
+
+mod credential;
+mod error;
+mod ingest;
+mod read;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
+use inlet_store::{
+    Credential, EntityView, EntryOutcome, IngestBatch, NewCredential, Page, Rejection,
+    RejectionQuery, Store, StoreError, StoredEvent,
+};
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::store_error;
+use crate::writer::Job;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "inlet.db";
+
+/// Jobs (requests) that may wait for the writer before callers are told the
+/// store is busy; each job is one request, so this also bounds memory.
+const DEFAULT_QUEUE_JOBS: usize = 1024;
+
+/// Reader connections kept open between reads.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<ReaderPool>,
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir`, applies
+    /// migrations and starts the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|err| {
+            StoreError::Unavailable(format!("cannot create {}: {err}", data_dir.display()))
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut conn = Connection::open(&path).map_err(store_error)?;
+        schema::configure(&conn).map_err(store_error)?;
+        schema::migrate(&mut conn).map_err(store_error)?;
+        let writer = writer::spawn(conn, DEFAULT_QUEUE_JOBS)
+            .map_err(|err| StoreError::Other(format!("cannot start writer thread: {err}")))?;
+        Ok(Self {
+            writer,
+            readers: Arc::new(ReaderPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    async fn write<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Job,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(job(reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("sqlite writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("sqlite writer stopped".into()))?
+    }
+
+    /// Runs `query` on a reader connection in the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = query(&conn);
+            readers.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|err| StoreError::Other(format!("read task failed: {err}")))?
+        .map_err(store_error)
+    }
+}
+
+impl ReaderPool {
+    fn take(&self) -> rusqlite::Result<Connection> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(conn)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+fn found<T>(value: Option<T>) -> Result<T, StoreError> {
+    value.ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ingest(&self, batch: IngestBatch) -> Result<Vec<EntryOutcome>, StoreError> {
+        self.write(|reply| Job::Ingest { batch, reply }).await
+    }
+
+    async fn get_entity(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        id: &EntityId,
+    ) -> Result<EntityView, StoreError> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        found(
+            self.read(move |conn| read::entity(conn, &tenant, kind, &id))
+                .await?,
+        )
+    }
+
+    async fn get_event(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<StoredEvent, StoreError> {
+        let (tenant, event_id) = (tenant.clone(), event_id.clone());
+        found(
+            self.read(move |conn| read::event(conn, &tenant, &event_id))
+                .await?,
+        )
+    }
+
+    async fn list_rejections(
+        &self,
+        tenant: &TenantId,
+        query: RejectionQuery,
+    ) -> Result<Page<Rejection>, StoreError> {
+        let tenant = tenant.clone();
+        self.read(move |conn| read::rejections(conn, &tenant, query))
+            .await
+    }
+
+    async fn insert_credential(&self, credential: NewCredential) -> Result<(), StoreError> {
+        self.write(|reply| Job::InsertCredential { credential, reply })
+            .await
+    }
+
+    async fn find_credential(&self, api_id: &ApiId) -> Result<Option<Credential>, StoreError> {
+        let api_id = api_id.clone();
+        self.read(move |conn| credential::find(conn, &api_id)).await
+    }
+
+    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        self.read(credential::list).await
+    }
+
+    async fn revoke_credential(&self, api_id: &ApiId, at: Timestamp) -> Result<(), StoreError> {
+        let api_id = api_id.clone();
+        self.write(|reply| Job::RevokeCredential { api_id, at, reply })
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+}

@@ -1,0 +1,95 @@
+//! The SQLite schema, applied by `PRAGMA user_version` steps at open.
+//!
+//! Times are `INTEGER` microseconds since the epoch (UTC); items are stored as
+//! the JSON text the client sent.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `i` to `i + 1`. Never edit a
+/// released step: append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE credentials (
+    api_id      TEXT PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    roles       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+) STRICT;
+
+CREATE TABLE events (
+    seq          INTEGER PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    event_id     TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    entity_id    TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    received_at  INTEGER NOT NULL,
+    api_id       TEXT NOT NULL,
+    request_id   TEXT NOT NULL,
+    item         TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX events_by_event_id ON events (tenant, event_id);
+CREATE INDEX events_by_entity ON events (tenant, kind, entity_id, seq);
+
+CREATE TABLE entities (
+    tenant        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    entity_id     TEXT NOT NULL,
+    metadata      TEXT NOT NULL,
+    first_seen_at INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX entities_by_id ON entities (tenant, kind, entity_id);
+
+CREATE TABLE links (
+    tenant          TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    customer_id     TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    PRIMARY KEY (tenant, conversation_id, customer_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX links_by_customer ON links (tenant, customer_id, conversation_id);
+
+CREATE TABLE rejections (
+    seq         INTEGER PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    request_id  TEXT NOT NULL,
+    api_id      TEXT NOT NULL,
+    errors      TEXT NOT NULL,
+    item        TEXT NOT NULL,
+    truncated   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX rejections_by_tenant ON rejections (tenant, seq);
+"#];
+
+/// Brings the database to the newest schema. Safe to run on every open and
+/// from several processes: each step runs in an immediate transaction that
+/// re-reads the version first.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: usize = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let Some(step) = MIGRATIONS.get(version) else {
+            return tx.commit();
+        };
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}
+
+/// Connection settings every connection gets: WAL for concurrent readers,
+/// `synchronous=FULL` so a commit is on disk before `ingest` returns, and a
+/// busy timeout so the CLI and the server can share one file.
+pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(())
+}
