@@ -1,1 +1,108 @@
-//! placeholder
+//! inlet's HTTP surface: authentication, the ASAPP-compatible ingestion
+//! endpoints, read-back and health. No SQL here: everything goes through
+//! `Arc<dyn Store>`, so the same router runs on either backend.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`serve`] runs it on a
+//! listener until a shutdown future resolves, finishing in-flight requests.
+
+mod auth;
+mod batch;
+mod body;
+mod context;
+mod error;
+mod health;
+mod ingest;
+mod key;
+mod read;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use inlet_domain::Clock;
+use inlet_store::Store;
+use tokio::net::TcpListener;
+
+pub use auth::{API_ID_HEADER, API_SECRET_HEADER, Caller, CredentialCache};
+pub use batch::MAX_BATCH_ITEMS;
+pub use context::REQUEST_ID_HEADER;
+pub use error::ApiError;
+pub use key::{IssuedKey, issue_key};
+
+/// The default request body cap: 8 MiB (DESIGN.md §6).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Limits the server enforces on every request.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body in bytes; larger answers 413 `413-01`.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where data lives.
+    pub store: Arc<dyn Store>,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// Recently looked-up keys.
+    pub credentials: Arc<CredentialCache>,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl AppState {
+    /// State over `store` with the given clock and limits.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
+        Self {
+            store,
+            clock,
+            credentials: Arc::default(),
+            limits,
+        }
+    }
+}
+
+/// The router with every route and the request-context middleware.
+pub fn app(state: AppState) -> Router {
+    const V1: &str = "/metadata-ingestion/v1";
+    Router::new()
+        .route(&format!("{V1}/single-convo-metadata"), post(ingest::ingest_conversation))
+        .route(&format!("{V1}/many-convo-metadata"), post(ingest::ingest_conversations))
+        .route(&format!("{V1}/single-customer-metadata"), post(ingest::ingest_customer))
+        .route(&format!("{V1}/many-customer-metadata"), post(ingest::ingest_customers))
+        .route(&format!("{V1}/single-agent-metadata"), post(ingest::ingest_agent))
+        .route(&format!("{V1}/many-agent-metadata"), post(ingest::ingest_agents))
+        .route(&format!("{V1}/conversations/{{id}}"), get(read::show_conversation))
+        .route(&format!("{V1}/customers/{{id}}"), get(read::show_customer))
+        .route(&format!("{V1}/agents/{{id}}"), get(read::show_agent))
+        .route(&format!("{V1}/events/{{event_id}}"), get(read::show_event))
+        .route(&format!("{V1}/rejections"), get(read::list_rejections))
+        .route("/v1/health", get(health::health_check))
+        .fallback(|| async { ApiError::not_found("no such path") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn(context::request_context))
+        .with_state(state)
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then stops
+/// accepting and waits for in-flight requests (and so their commits).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

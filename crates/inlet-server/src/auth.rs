@@ -1,0 +1,136 @@
+//! Who is calling: the `asapp-api-id` / `asapp-api-secret` headers checked
+//! against stored key hashes, with a short-lived cache in front of the store.
+//!
+//! The cache keeps an entry for [`CACHE_TTL`], so a key created or revoked by
+//! the CLI (or another node) is honoured within that time without a store
+//! read on every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use inlet_domain::{ApiId, Role, TenantId};
+use inlet_store::{Credential, SecretHash};
+use subtle::ConstantTimeEq;
+use tokio::time::Instant;
+
+use crate::context::RequestContext;
+use crate::{ApiError, AppState};
+
+/// How long a looked-up key (or its absence) is trusted: well inside the
+/// 1 s within which new and revoked keys must be honoured.
+const CACHE_TTL: Duration = Duration::from_millis(500);
+
+/// Entries past which the cache is cleared, so random api ids sent by a
+/// misbehaving client cannot grow it without bound.
+const CACHE_MAX_ENTRIES: usize = 10_000;
+
+/// The header carrying the api id (ASAPP).
+pub const API_ID_HEADER: &str = "asapp-api-id";
+/// The header carrying the api secret (ASAPP).
+pub const API_SECRET_HEADER: &str = "asapp-api-secret";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The key's public id.
+    pub api_id: ApiId,
+    /// The tenant every read and write of this request is scoped to.
+    pub tenant: TenantId,
+    roles: Vec<Role>,
+}
+
+impl Caller {
+    /// `Ok` when the key carries `role`, else 403 `403-01`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.roles.contains(&role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this key lacks the {role} role needed here"
+            )))
+        }
+    }
+}
+
+/// Recently looked-up keys, by api id.
+#[derive(Default)]
+pub struct CredentialCache {
+    entries: Mutex<HashMap<ApiId, (Option<Arc<Credential>>, Instant)>>,
+}
+
+impl CredentialCache {
+    fn get(&self, api_id: &ApiId) -> Option<Option<Arc<Credential>>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (credential, fetched) = entries.get(api_id)?;
+        (fetched.elapsed() < CACHE_TTL).then(|| credential.clone())
+    }
+
+    fn put(&self, api_id: ApiId, credential: Option<Arc<Credential>>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CACHE_MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(api_id, (credential, Instant::now()));
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let api_id = header(parts, API_ID_HEADER);
+        let secret = header(parts, API_SECRET_HEADER);
+        let (Some(api_id), Some(secret)) = (api_id, secret) else {
+            return Err(ApiError::unauthorized(format!(
+                "send the {API_ID_HEADER} and {API_SECRET_HEADER} headers"
+            )));
+        };
+        let caller = authenticate(state, api_id, secret).await?;
+        if let Some(context) = parts.extensions.get::<Arc<RequestContext>>() {
+            context.set_caller(&caller.api_id, &caller.tenant);
+        }
+        Ok(caller)
+    }
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name)?.to_str().ok()
+}
+
+/// Checks an api id and secret; the same answer for an unknown id and a
+/// wrong secret, so ids cannot be probed.
+async fn authenticate(state: &AppState, api_id: &str, secret: &str) -> Result<Caller, ApiError> {
+    let invalid = || ApiError::unauthorized("invalid api id or secret");
+    let api_id = ApiId::parse(api_id).map_err(|_| invalid())?;
+    let credential = match state.credentials.get(&api_id) {
+        Some(cached) => cached,
+        None => {
+            let found = state.store.find_credential(&api_id).await?.map(Arc::new);
+            state.credentials.put(api_id.clone(), found.clone());
+            found
+        }
+    };
+    let credential = credential.ok_or_else(invalid)?;
+    let presented = SecretHash::of(secret);
+    let matches: bool = presented
+        .as_bytes()
+        .ct_eq(credential.key.secret_hash.as_bytes())
+        .into();
+    if !matches {
+        return Err(invalid());
+    }
+    if credential.revoked_at.is_some() {
+        return Err(ApiError::unauthorized("this api key was revoked"));
+    }
+    if !credential.is_active(state.clock.now()) {
+        return Err(ApiError::unauthorized("this api key has expired"));
+    }
+    Ok(Caller {
+        api_id,
+        tenant: credential.key.tenant.clone(),
+        roles: credential.key.roles.clone(),
+    })
+}
