@@ -48,7 +48,7 @@ impl Attribute {
             if let Some(attribute) = Self::parse_one(&at, entry, problems, warnings) {
                 if parsed.iter().any(|seen| seen.name == attribute.name) {
                     problems.push(format!(
-                        "{at}.name repeats an earlier attribute name; each name may appear once"
+                        "{at}.name repeats an earlier attribute name (each name may appear once)"
                     ));
                 }
                 parsed.push(attribute);

@@ -238,7 +238,12 @@ const CONVERSATION: &[FieldSpec] = &[
         "The operating system used to enter the issue",
     ),
     pattern("browserType", Charset::Id, 64, "The browser type used"),
-    pattern("browserVersion", Charset::IdDot, 16, "The browser version used"),
+    pattern(
+        "browserVersion",
+        Charset::IdDot,
+        16,
+        "The browser version used",
+    ),
     ATTRIBUTES,
 ];
 
@@ -262,7 +267,11 @@ const CUSTOMER: &[FieldSpec] = &[
         32,
         "The customer's phone number",
     ),
-    of("emailAddress", FieldRule::Email, "The customer's email address"),
+    of(
+        "emailAddress",
+        FieldRule::Email,
+        "The customer's email address",
+    ),
     id("userId", "The customer's user Id"),
     pattern(
         "addressCountry",
@@ -287,7 +296,10 @@ const CUSTOMER: &[FieldSpec] = &[
 
 /// Agent metadata: DESIGN.md §2 (ASAPP's public agent endpoints).
 const AGENT: &[FieldSpec] = &[
-    required(id("externalAgentId", "The agent id from the external system")),
+    required(id(
+        "externalAgentId",
+        "The agent id from the external system",
+    )),
     EVENT_ID,
     of(
         "startTs",
@@ -322,7 +334,11 @@ const AGENT: &[FieldSpec] = &[
     id("jobTitle", "The agent's job title"),
     id("jobRole", "The agent's job role"),
     id("workShift", "The agent's work shift"),
-    of("emailAddress", FieldRule::Email, "The agent's email address"),
+    of(
+        "emailAddress",
+        FieldRule::Email,
+        "The agent's email address",
+    ),
     ATTRIBUTES,
 ];
 

@@ -319,7 +319,9 @@ impl Parser {
         let parsed: Vec<String> = elements
             .iter()
             .enumerate()
-            .filter_map(|(i, element)| self.patterned(&format!("{name}[{i}]"), element, charset, max))
+            .filter_map(|(i, element)| {
+                self.patterned(&format!("{name}[{i}]"), element, charset, max)
+            })
             .collect();
         (self.problems.len() == before).then_some(parsed)
     }

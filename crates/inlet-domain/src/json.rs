@@ -61,7 +61,8 @@ impl Json {
     pub fn first_duplicate_key(&self) -> Option<String> {
         match self {
             Self::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-                item.first_duplicate_key().map(|path| format!("[{i}]{}", dotted(&path)))
+                item.first_duplicate_key()
+                    .map(|path| format!("[{i}]{}", dotted(&path)))
             }),
             Self::Object(entries) => {
                 for (i, (key, _)) in entries.iter().enumerate() {

@@ -78,7 +78,10 @@ mod tests {
             &mut profile,
             r#"{"externalConversationId":"c","lobId":null,"groupId":"g"}"#,
         );
-        assert_eq!(Value::Object(profile), json!({"campaign":"x","groupId":"g"}));
+        assert_eq!(
+            Value::Object(profile),
+            json!({"campaign":"x","groupId":"g"})
+        );
     }
 
     #[test]
@@ -114,7 +117,10 @@ mod tests {
             &mut profile,
             r#"{"externalConversationId":"c","attributes":[{"name":"a","value":"1"}]}"#,
         );
-        apply(&mut profile, r#"{"externalConversationId":"c","attributes":null}"#);
+        apply(
+            &mut profile,
+            r#"{"externalConversationId":"c","attributes":null}"#,
+        );
         assert!(profile.is_empty());
     }
 }

@@ -121,7 +121,10 @@ fn text_of(item: &NewItem, name: &str) -> Option<String> {
         return Some(item.entity_id.as_str().to_owned());
     }
     if name == "externalConversationId" {
-        return item.conversation_id.as_ref().map(|id| id.as_str().to_owned());
+        return item
+            .conversation_id
+            .as_ref()
+            .map(|id| id.as_str().to_owned());
     }
     if name == "eventId" {
         return item.event_id.as_ref().map(|id| id.as_str().to_owned());
@@ -524,7 +527,8 @@ fn every_patterned_field_accepts_its_max_length_and_refuses_one_more_naming_the_
         );
 
         let over = cycled(&chars, max + 1);
-        let message = assert_refused_naming(kind, &item_with(kind, spec.name, string(over)), spec.name);
+        let message =
+            assert_refused_naming(kind, &item_with(kind, spec.name, string(over)), spec.name);
         assert_eq!(
             message,
             format!(
@@ -566,10 +570,23 @@ fn every_patterned_field_reports_both_length_and_character_problems() {
         let FieldRule::Pattern { max, .. } = spec.rule else {
             continue;
         };
-        let err = refuse(kind, &item_with(kind, spec.name, string("é".repeat(max + 1))));
-        assert_eq!(err.problems.len(), 2, "{kind}.{}: {:?}", spec.name, err.problems);
+        let err = refuse(
+            kind,
+            &item_with(kind, spec.name, string("é".repeat(max + 1))),
+        );
+        assert_eq!(
+            err.problems.len(),
+            2,
+            "{kind}.{}: {:?}",
+            spec.name,
+            err.problems
+        );
         assert!(err.problems[0].contains("at most"), "{:?}", err.problems);
-        assert!(err.problems[1].contains("may contain only"), "{:?}", err.problems);
+        assert!(
+            err.problems[1].contains("may contain only"),
+            "{:?}",
+            err.problems
+        );
     }
 }
 
@@ -579,7 +596,8 @@ fn every_patterned_field_refuses_the_empty_string_naming_the_field() {
         if !matches!(spec.rule, FieldRule::Pattern { .. }) {
             continue;
         }
-        let message = assert_refused_naming(kind, &item_with(kind, spec.name, string("")), spec.name);
+        let message =
+            assert_refused_naming(kind, &item_with(kind, spec.name, string("")), spec.name);
         assert_eq!(message, format!("{PREFIX}{} must not be empty", spec.name));
     }
 }
@@ -623,7 +641,10 @@ fn strings_are_not_trimmed() {
     );
     assert_eq!(text_of(&item, "lobName").as_deref(), Some("  padded  "));
     let max = " ".repeat(256);
-    accept(conversation, &item_with(conversation, "lobName", string(max)));
+    accept(
+        conversation,
+        &item_with(conversation, "lobName", string(max)),
+    );
     assert_refused_naming(
         conversation,
         &item_with(conversation, "lobName", string(" ".repeat(257))),
@@ -642,7 +663,12 @@ fn every_text_field_counts_characters_not_bytes() {
             let at_max = unit.repeat(max);
             assert!(at_max.len() > max);
             let item = accept(kind, &item_with(kind, spec.name, string(at_max.clone())));
-            assert_eq!(text_of(&item, spec.name), Some(at_max), "{kind}.{}", spec.name);
+            assert_eq!(
+                text_of(&item, spec.name),
+                Some(at_max),
+                "{kind}.{}",
+                spec.name
+            );
 
             let over = unit.repeat(max + 1);
             let message =
@@ -665,7 +691,13 @@ fn every_text_field_accepts_any_characters_including_controls_and_punctuation() 
         if !matches!(spec.rule, FieldRule::Text { .. }) {
             continue;
         }
-        for text in ["Apply customer's discount", "a; b", "\"<tag>\"", "\u{0}\n\t", ""] {
+        for text in [
+            "Apply customer's discount",
+            "a; b",
+            "\"<tag>\"",
+            "\u{0}\n\t",
+            "",
+        ] {
             let item = accept(kind, &item_with(kind, spec.name, string(text)));
             assert_eq!(text_of(&item, spec.name).as_deref(), Some(text));
         }
@@ -729,7 +761,10 @@ fn each_charset_admits_exactly_its_seed_characters() {
         kind_field(EntityKind::Customer, "externalCustomerId"),
         sorted("-_.@")
     );
-    assert_eq!(kind_field(EntityKind::Customer, "phoneNumber"), "()+-.0123456789");
+    assert_eq!(
+        kind_field(EntityKind::Customer, "phoneNumber"),
+        "()+-.0123456789"
+    );
     assert_eq!(kind_field(EntityKind::Agent, "languages"), sorted("-"));
     assert_eq!(
         kind_field(EntityKind::Conversation, "companySegment"),
@@ -740,7 +775,10 @@ fn each_charset_admits_exactly_its_seed_characters() {
 #[test]
 fn browser_version_allows_dots_but_browser_type_does_not() {
     let kind = EntityKind::Conversation;
-    accept(kind, &item_with(kind, "browserVersion", string("103.0.5060.128")));
+    accept(
+        kind,
+        &item_with(kind, "browserVersion", string("103.0.5060.128")),
+    );
     assert_refused_naming(
         kind,
         &item_with(kind, "browserType", string("Chrome.103")),
@@ -753,7 +791,11 @@ fn external_customer_id_allows_dots_and_at_signs_but_other_ids_do_not() {
     let kind = EntityKind::Customer;
     let item = accept(
         kind,
-        &item_with(kind, "externalCustomerId", string("555.555.0100-jdoe@example.com")),
+        &item_with(
+            kind,
+            "externalCustomerId",
+            string("555.555.0100-jdoe@example.com"),
+        ),
     );
     assert_eq!(item.entity_id.as_str(), "555.555.0100-jdoe@example.com");
     assert_refused_naming(
@@ -767,9 +809,16 @@ fn external_customer_id_allows_dots_and_at_signs_but_other_ids_do_not() {
 #[test]
 fn phone_number_allows_digits_and_punctuation_but_not_letters_or_spaces() {
     let kind = EntityKind::Customer;
-    accept(kind, &item_with(kind, "phoneNumber", string("+1(555)555-0100.2")));
+    accept(
+        kind,
+        &item_with(kind, "phoneNumber", string("+1(555)555-0100.2")),
+    );
     for bad in ["555 555 0100", "555-CALL-NOW", "ext123", "١٢٣"] {
-        assert_refused_naming(kind, &item_with(kind, "phoneNumber", string(bad)), "phoneNumber");
+        assert_refused_naming(
+            kind,
+            &item_with(kind, "phoneNumber", string(bad)),
+            "phoneNumber",
+        );
     }
 }
 
@@ -785,7 +834,10 @@ fn every_list_field_checks_each_element_and_names_its_position() {
         let chars = alphabet(|c| charset.allows(c));
         let name = spec.name;
         let ok = string(cycled(&chars, max));
-        let item = accept(kind, &item_with(kind, name, array([ok.clone(), ok.clone()])));
+        let item = accept(
+            kind,
+            &item_with(kind, name, array([ok.clone(), ok.clone()])),
+        );
         let expected = cycled(&chars, max);
         assert_eq!(
             change_of(&item, name),
@@ -796,17 +848,32 @@ fn every_list_field_checks_each_element_and_names_its_position() {
         let err = refuse(kind, &item_with(kind, name, array([ok.clone(), long])));
         assert_eq!(
             err.problems,
-            [format!("{name}[1] must be at most {max} characters, got {}", max + 1)]
+            [format!(
+                "{name}[1] must be at most {max} characters, got {}",
+                max + 1
+            )]
         );
 
-        let err = refuse(kind, &item_with(kind, name, array([string("日本"), int(5), Json::Null])));
+        let err = refuse(
+            kind,
+            &item_with(kind, name, array([string("日本"), int(5), Json::Null])),
+        );
         assert_eq!(err.problems.len(), 3, "{:?}", err.problems);
         assert!(err.problems[0].starts_with(&format!("{name}[0] may contain only")));
-        assert_eq!(err.problems[1], format!("{name}[1] must be a string, got a number"));
-        assert_eq!(err.problems[2], format!("{name}[2] must be a string, got null"));
+        assert_eq!(
+            err.problems[1],
+            format!("{name}[1] must be a string, got a number")
+        );
+        assert_eq!(
+            err.problems[2],
+            format!("{name}[2] must be a string, got null")
+        );
 
         let err = refuse(kind, &item_with(kind, name, array([nested_array(100)])));
-        assert_eq!(err.problems, [format!("{name}[0] must be a string, got an array")]);
+        assert_eq!(
+            err.problems,
+            [format!("{name}[0] must be a string, got an array")]
+        );
 
         let item = accept(kind, &item_with(kind, name, array([])));
         assert_eq!(change_of(&item, name), Some(&FieldValue::List(Vec::new())));
@@ -818,7 +885,11 @@ fn company_segment_of_the_seed_passes_and_keeps_its_order() {
     let kind = EntityKind::Conversation;
     let item = accept(
         kind,
-        &item_with(kind, "companySegment", array([string("Sales"), string("Marketing")])),
+        &item_with(
+            kind,
+            "companySegment",
+            array([string("Sales"), string("Marketing")]),
+        ),
     );
     assert_eq!(
         change_of(&item, "companySegment"),
@@ -829,8 +900,14 @@ fn company_segment_of_the_seed_passes_and_keeps_its_order() {
 #[test]
 fn languages_allow_hyphens_but_not_underscores() {
     let kind = EntityKind::Agent;
-    accept(kind, &item_with(kind, "languages", array([string("en-US"), string("es")])));
-    let err = refuse(kind, &item_with(kind, "languages", array([string("en_US")])));
+    accept(
+        kind,
+        &item_with(kind, "languages", array([string("en-US"), string("es")])),
+    );
+    let err = refuse(
+        kind,
+        &item_with(kind, "languages", array([string("en_US")])),
+    );
     assert_eq!(err.problems.len(), 1);
     assert!(
         err.problems[0].starts_with("languages[0] may contain only letters, digits and -"),
@@ -855,7 +932,10 @@ fn lob_id_given_a_number_fails_saying_it_must_be_a_string() {
 #[test]
 fn concurrency_given_a_string_fails_saying_it_must_be_an_integer() {
     let kind = EntityKind::Agent;
-    let message = refused_message(kind, &parse(r#"{"externalAgentId":"a1","concurrency":"3"}"#));
+    let message = refused_message(
+        kind,
+        &parse(r#"{"externalAgentId":"a1","concurrency":"3"}"#),
+    );
     assert_eq!(
         message,
         "FAIL_BAD_PARAMS: ERROR: concurrency must be an integer, got a string"
@@ -865,7 +945,10 @@ fn concurrency_given_a_string_fails_saying_it_must_be_an_integer() {
 #[test]
 fn concurrency_of_3_point_5_fails_naming_the_field() {
     let kind = EntityKind::Agent;
-    let message = refused_message(kind, &parse(r#"{"externalAgentId":"a1","concurrency":3.5}"#));
+    let message = refused_message(
+        kind,
+        &parse(r#"{"externalAgentId":"a1","concurrency":3.5}"#),
+    );
     assert!(
         message.starts_with("FAIL_BAD_PARAMS: ERROR: concurrency must be an integer"),
         "{message}"
@@ -880,17 +963,27 @@ fn integers_keep_their_value_and_sign() {
         kind,
         &parse(r#"{"externalAgentId":"a1","concurrency":3,"ranking":-7}"#),
     );
-    assert_eq!(change_of(&item, "concurrency"), Some(&FieldValue::Integer(3)));
+    assert_eq!(
+        change_of(&item, "concurrency"),
+        Some(&FieldValue::Integer(3))
+    );
     assert_eq!(change_of(&item, "ranking"), Some(&FieldValue::Integer(-7)));
 }
 
 #[test]
 fn integers_beyond_64_bits_fail_naming_the_field() {
     let kind = EntityKind::Agent;
-    for number in ["18446744073709551615", "9223372036854775808", "-9223372036854775809"] {
+    for number in [
+        "18446744073709551615",
+        "9223372036854775808",
+        "-9223372036854775809",
+    ] {
         let value = parse(number);
         let message = assert_refused_naming(kind, &item_with(kind, "ranking", value), "ranking");
-        assert!(message.contains("must be an integer"), "{number}: {message}");
+        assert!(
+            message.contains("must be an integer"),
+            "{number}: {message}"
+        );
     }
 }
 
@@ -1004,8 +1097,11 @@ fn lowercase_enum_values_fail_listing_the_options() {
         };
         for option in options {
             let lower = option.to_lowercase();
-            let message =
-                assert_refused_naming(kind, &item_with(kind, spec.name, string(lower.clone())), spec.name);
+            let message = assert_refused_naming(
+                kind,
+                &item_with(kind, spec.name, string(lower.clone())),
+                spec.name,
+            );
             assert_eq!(
                 message,
                 format!(
@@ -1034,13 +1130,20 @@ fn enum_values_from_another_enum_or_padded_fail() {
     for bad in ["MAC_OS", " IOS", "IOS ", "", "Ios"] {
         assert_refused_naming(kind, &item_with(kind, "platform", string(bad)), "platform");
     }
-    assert_refused_naming(kind, &item_with(kind, "deviceType", string("WEB")), "deviceType");
+    assert_refused_naming(
+        kind,
+        &item_with(kind, "deviceType", string("WEB")),
+        "deviceType",
+    );
 }
 
 #[test]
 fn a_long_bad_enum_value_is_echoed_only_in_part() {
     let kind = EntityKind::Conversation;
-    let message = refused_message(kind, &item_with(kind, "platform", string("X".repeat(10_000))));
+    let message = refused_message(
+        kind,
+        &item_with(kind, "platform", string("X".repeat(10_000))),
+    );
     assert!(message.len() < 400, "{} bytes", message.len());
     assert!(message.starts_with("FAIL_BAD_PARAMS: ERROR: platform must be one of SMS, WEB"));
 }
@@ -1071,8 +1174,11 @@ fn not_an_email_fails_naming_the_field() {
         if spec.rule != FieldRule::Email {
             continue;
         }
-        let message =
-            assert_refused_naming(kind, &item_with(kind, spec.name, string("not-an-email")), spec.name);
+        let message = assert_refused_naming(
+            kind,
+            &item_with(kind, spec.name, string("not-an-email")),
+            spec.name,
+        );
         assert_eq!(
             message,
             format!(
@@ -1109,7 +1215,10 @@ fn an_email_with_a_display_name_or_spaces_fails() {
 #[test]
 fn email_of_254_characters_passes_and_255_fails() {
     let kind = EntityKind::Customer;
-    accept(kind, &item_with(kind, "emailAddress", string(email_of_length(254))));
+    accept(
+        kind,
+        &item_with(kind, "emailAddress", string(email_of_length(254))),
+    );
     assert_refused_naming(
         kind,
         &item_with(kind, "emailAddress", string(email_of_length(255))),
@@ -1196,13 +1305,20 @@ fn start_ts_in_other_forms_or_impossible_fails() {
     ] {
         assert_refused_naming(kind, &item_with(kind, "startTs", string(bad)), "startTs");
     }
-    assert_refused_naming(kind, &item_with(kind, "startTs", int(1_657_278_953)), "startTs");
+    assert_refused_naming(
+        kind,
+        &item_with(kind, "startTs", int(1_657_278_953)),
+        "startTs",
+    );
 }
 
 #[test]
 fn a_leap_day_is_a_valid_start_ts() {
     let kind = EntityKind::Agent;
-    accept(kind, &item_with(kind, "startTs", string("2024-02-29T23:59:59.999999999999Z")));
+    accept(
+        kind,
+        &item_with(kind, "startTs", string("2024-02-29T23:59:59.999999999999Z")),
+    );
     assert_refused_naming(
         kind,
         &item_with(kind, "startTs", string("2023-02-29T00:00:00Z")),
@@ -1229,7 +1345,11 @@ fn ten_attributes_pass_on_every_kind() {
 #[test]
 fn eleven_attributes_fail_saying_at_most_10() {
     for kind in EntityKind::ALL {
-        let message = assert_refused_naming(kind, &item_with(kind, "attributes", attributes(11)), "attributes");
+        let message = assert_refused_naming(
+            kind,
+            &item_with(kind, "attributes", attributes(11)),
+            "attributes",
+        );
         assert_eq!(
             message,
             format!("{PREFIX}attributes must have at most 10 entries, got 11")
@@ -1253,8 +1373,14 @@ fn an_attribute_without_a_name_fails_naming_attributes_0_name() {
 #[test]
 fn an_attribute_with_an_empty_name_fails() {
     let kind = EntityKind::Conversation;
-    let message = refused_message(kind, &item_with(kind, "attributes", array([attribute("", "v")])));
-    assert_eq!(message, format!("{PREFIX}attributes[0].name must not be empty"));
+    let message = refused_message(
+        kind,
+        &item_with(kind, "attributes", array([attribute("", "v")])),
+    );
+    assert_eq!(
+        message,
+        format!("{PREFIX}attributes[0].name must not be empty")
+    );
 }
 
 #[test]
@@ -1274,7 +1400,11 @@ fn an_attribute_value_of_1024_characters_passes_and_1025_fails() {
             let over = unit.repeat(1025);
             let message = refused_message(
                 kind,
-                &item_with(kind, "attributes", array([attribute("b", "x"), attribute("a", &over)])),
+                &item_with(
+                    kind,
+                    "attributes",
+                    array([attribute("b", "x"), attribute("a", &over)]),
+                ),
             );
             assert_eq!(
                 message,
@@ -1290,11 +1420,19 @@ fn an_attribute_name_of_256_characters_passes_and_257_fails() {
     for unit in ["n", "日"] {
         accept(
             kind,
-            &item_with(kind, "attributes", array([attribute(&unit.repeat(256), "v")])),
+            &item_with(
+                kind,
+                "attributes",
+                array([attribute(&unit.repeat(256), "v")]),
+            ),
         );
         let message = refused_message(
             kind,
-            &item_with(kind, "attributes", array([attribute(&unit.repeat(257), "v")])),
+            &item_with(
+                kind,
+                "attributes",
+                array([attribute(&unit.repeat(257), "v")]),
+            ),
         );
         assert_eq!(
             message,
@@ -1306,7 +1444,11 @@ fn an_attribute_name_of_256_characters_passes_and_257_fails() {
 #[test]
 fn duplicate_attribute_names_fail_naming_the_repeat() {
     for kind in EntityKind::ALL {
-        let value = array([attribute("a", "1"), attribute("b", "2"), attribute("a", "3")]);
+        let value = array([
+            attribute("a", "1"),
+            attribute("b", "2"),
+            attribute("a", "3"),
+        ]);
         let err = refuse(kind, &item_with(kind, "attributes", value));
         assert_eq!(err.problems.len(), 1, "{:?}", err.problems);
         assert!(
@@ -1322,7 +1464,11 @@ fn attribute_names_differing_only_in_case_are_distinct() {
     let kind = EntityKind::Agent;
     accept(
         kind,
-        &item_with(kind, "attributes", array([attribute("a", "1"), attribute("A", "2")])),
+        &item_with(
+            kind,
+            "attributes",
+            array([attribute("a", "1"), attribute("A", "2")]),
+        ),
     );
 }
 
@@ -1372,7 +1518,11 @@ fn attributes_as_an_object_map_fail() {
     let kind = EntityKind::Conversation;
     let message = refused_message(
         kind,
-        &item_with(kind, "attributes", object(&[("attr1_name", string("attr1_value"))])),
+        &item_with(
+            kind,
+            "attributes",
+            object(&[("attr1_name", string("attr1_value"))]),
+        ),
     );
     assert_eq!(
         message,
@@ -1436,7 +1586,10 @@ fn a_customer_item_needs_both_the_conversation_and_the_customer() {
     );
     let item = accept(kind, &Json::Object(minimal(kind)));
     assert_eq!(item.entity_id.as_str(), "cust-1");
-    assert_eq!(item.conversation_id.as_ref().map(|id| id.as_str()), Some("conv-1"));
+    assert_eq!(
+        item.conversation_id.as_ref().map(|id| id.as_str()),
+        Some("conv-1")
+    );
 }
 
 #[test]
@@ -1445,7 +1598,10 @@ fn the_id_field_of_another_kind_does_not_satisfy_this_one() {
         EntityKind::Agent,
         &parse(r#"{"externalConversationId":"c1"}"#),
     );
-    assert_eq!(message, "FAIL_BAD_PARAMS: ERROR: externalAgentId is required");
+    assert_eq!(
+        message,
+        "FAIL_BAD_PARAMS: ERROR: externalAgentId is required"
+    );
     let err = refuse(
         EntityKind::Agent,
         &parse(r#"{"externalConversationId":"c1"}"#),
@@ -1463,7 +1619,10 @@ fn the_seeds_misspelled_externl_conversation_id_item_fails_with_the_exact_messag
         "FAIL_BAD_PARAMS: ERROR: externalConversationId is required"
     );
     assert_eq!(err.warnings, ["unknown field externlConversationId"]);
-    assert_eq!(err.event_id.as_ref().map(|id| id.as_str()), Some("eventId-1268"));
+    assert_eq!(
+        err.event_id.as_ref().map(|id| id.as_str()),
+        Some("eventId-1268")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1613,8 +1772,7 @@ fn a_duplicate_key_inside_an_attribute_fails_naming_its_path() {
         ));
         let message = refused_message(kind, &Json::Object(entries));
         assert_eq!(
-            message,
-            "FAIL_BAD_PARAMS: ERROR: duplicate key attributes[1].name",
+            message, "FAIL_BAD_PARAMS: ERROR: duplicate key attributes[1].name",
             "{kind} ({id})"
         );
     }
@@ -1623,10 +1781,7 @@ fn a_duplicate_key_inside_an_attribute_fails_naming_its_path() {
 #[test]
 fn a_duplicate_key_is_reported_with_the_other_problems() {
     let kind = EntityKind::Conversation;
-    let err = refuse(
-        kind,
-        &parse(r#"{"lobId":"a","lobId":"b c"}"#),
-    );
+    let err = refuse(kind, &parse(r#"{"lobId":"a","lobId":"b c"}"#));
     assert_eq!(err.problems.len(), 3, "{:?}", err.problems);
     assert_eq!(err.problems[0], "externalConversationId is required");
     assert_eq!(err.problems[1], "duplicate key lobId");
@@ -1679,7 +1834,10 @@ fn a_null_event_id_is_like_no_event_id() {
 fn a_valid_event_id_is_kept_and_is_not_a_profile_change() {
     for kind in EntityKind::ALL {
         let item = accept(kind, &item_with(kind, "eventId", string("eventId-1388")));
-        assert_eq!(item.event_id.as_ref().map(|id| id.as_str()), Some("eventId-1388"));
+        assert_eq!(
+            item.event_id.as_ref().map(|id| id.as_str()),
+            Some("eventId-1388")
+        );
         assert!(item.changes.is_empty(), "{:?}", item.changes);
     }
 }
@@ -1724,7 +1882,10 @@ fn field_names_are_case_sensitive() {
     );
     assert_eq!(
         err.problems,
-        ["externalConversationId is required", "externalCustomerId is required"]
+        [
+            "externalConversationId is required",
+            "externalCustomerId is required"
+        ]
     );
     assert_eq!(
         err.warnings,
@@ -1740,7 +1901,9 @@ fn changes_come_in_the_order_sent() {
     let kind = EntityKind::Agent;
     let item = accept(
         kind,
-        &parse(r#"{"workShift":"night","externalAgentId":"a1","ranking":1,"agentName":null,"lobId":"x"}"#),
+        &parse(
+            r#"{"workShift":"night","externalAgentId":"a1","ranking":1,"agentName":null,"lobId":"x"}"#,
+        ),
     );
     let names: Vec<&str> = item.changes.iter().map(|c| c.name).collect();
     assert_eq!(names, ["workShift", "ranking", "agentName", "lobId"]);
@@ -1910,7 +2073,10 @@ fn the_seed_conversation_example_is_accepted_with_every_field() {
     assert!(item.warnings.is_empty(), "{:?}", item.warnings);
     assert_eq!(item.entity_id.as_str(), "id-1389");
     assert_eq!(item.conversation_id, None);
-    assert_eq!(item.event_id.as_ref().map(|id| id.as_str()), Some("eventId-1388"));
+    assert_eq!(
+        item.event_id.as_ref().map(|id| id.as_str()),
+        Some("eventId-1388")
+    );
     assert_eq!(text_of(&item, "lobId").as_deref(), Some("1038"));
     assert_eq!(
         text_of(&item, "businessRule").as_deref(),
@@ -1964,7 +2130,10 @@ fn all_five_seed_customer_items_are_accepted() {
         assert!(item.warnings.is_empty(), "{:?}", item.warnings);
     }
 
-    assert_eq!(parsed[0].entity_id.as_str(), "555.555.0100-jdoe@example.com");
+    assert_eq!(
+        parsed[0].entity_id.as_str(),
+        "555.555.0100-jdoe@example.com"
+    );
     assert_eq!(
         parsed[0].conversation_id.as_ref().map(|id| id.as_str()),
         Some("id-509")
@@ -1973,15 +2142,27 @@ fn all_five_seed_customer_items_are_accepted() {
         parsed[0].event_id.as_ref().map(|id| id.as_str()),
         Some("eventId-1938")
     );
-    assert_eq!(text_of(&parsed[0], "phoneNumber").as_deref(), Some("(555)555-0100"));
-    assert_eq!(text_of(&parsed[0], "emailAddress").as_deref(), Some("jdoe@example.com"));
+    assert_eq!(
+        text_of(&parsed[0], "phoneNumber").as_deref(),
+        Some("(555)555-0100")
+    );
+    assert_eq!(
+        text_of(&parsed[0], "emailAddress").as_deref(),
+        Some("jdoe@example.com")
+    );
     assert_eq!(parsed[0].changes.len(), 8);
 
-    assert_eq!(parsed[1].entity_id.as_str(), "555.555.0101-mdoe@example.com");
+    assert_eq!(
+        parsed[1].entity_id.as_str(),
+        "555.555.0101-mdoe@example.com"
+    );
     assert_eq!(text_of(&parsed[1], "status").as_deref(), Some("existing"));
 
     assert_eq!(parsed[2].entity_id.as_str(), "555.555.0191");
-    assert_eq!(change_of(&parsed[2], "attributes"), Some(&FieldValue::Clear));
+    assert_eq!(
+        change_of(&parsed[2], "attributes"),
+        Some(&FieldValue::Clear)
+    );
     assert_eq!(parsed[2].changes.len(), 1);
 
     assert_eq!(parsed[3].entity_id.as_str(), "555.555.0193");
@@ -2073,7 +2254,8 @@ fn arb_serde_value() -> impl Strategy<Value = serde_json::Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,20}".prop_map(Value::String),
         "[a-zA-Z0-9_-]{0,300}".prop_map(Value::String),
     ];
@@ -2120,7 +2302,11 @@ fn arb_item() -> impl Strategy<Value = (EntityKind, Json)> {
         prop::collection::vec((arb_key(), arb_json()), 0..16),
     )
         .prop_map(|(kind, with_required, extra)| {
-            let mut entries = if with_required { minimal(kind) } else { Vec::new() };
+            let mut entries = if with_required {
+                minimal(kind)
+            } else {
+                Vec::new()
+            };
             entries.extend(extra);
             (kind, Json::Object(entries))
         })
@@ -2143,6 +2329,20 @@ fn check_outcome(kind: EntityKind, item: &Json) -> Result<(), TestCaseError> {
         Err(err) => {
             prop_assert!(!err.problems.is_empty());
             prop_assert!(err.message().starts_with(PREFIX));
+            for problem in &err.problems {
+                let names_a_field = fields_of(kind).iter().any(|spec| {
+                    problem
+                        .strip_prefix(spec.name)
+                        .is_some_and(|rest| rest.starts_with([' ', '[']))
+                });
+                prop_assert!(
+                    names_a_field
+                        || problem.starts_with("duplicate key ")
+                        || problem.starts_with("item must be a JSON object"),
+                    "problem names no field: {}",
+                    problem
+                );
+            }
             if let Some(path) = item.first_duplicate_key() {
                 let expected = format!("duplicate key {path}");
                 prop_assert!(err.problems.contains(&expected));

@@ -74,13 +74,20 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::List { store } => {
             let now = SystemClock.now();
-            for credential in open(&store)?.list_credentials().await.context("cannot list keys")? {
+            for credential in open(&store)?
+                .list_credentials()
+                .await
+                .context("cannot list keys")?
+            {
                 println!("{}", describe(&credential, now));
             }
         }
         KeysCommand::Revoke { api_id, store } => {
             let api_id = ApiId::parse(api_id).context("invalid api id")?;
-            match open(&store)?.revoke_credential(&api_id, SystemClock.now()).await {
+            match open(&store)?
+                .revoke_credential(&api_id, SystemClock.now())
+                .await
+            {
                 Ok(()) => println!("{}", json!({"apiId": api_id, "revoked": true})),
                 Err(StoreError::NotFound) => bail!("no key with api id {api_id}"),
                 Err(err) => return Err(err).context("cannot revoke the key"),

@@ -28,13 +28,14 @@ pub(crate) struct ServeArgs {
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
-    let store = SqliteStore::open(&args.store.data_dir).with_context(|| {
-        format!("cannot open the store in {}", args.store.data_dir.display())
-    })?;
+    let store = SqliteStore::open(&args.store.data_dir)
+        .with_context(|| format!("cannot open the store in {}", args.store.data_dir.display()))?;
     let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr().context("cannot read the bound address")?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     // The first line on stdout, for scripts and tests that bound port 0.
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{address}").context("cannot write to stdout")?;
