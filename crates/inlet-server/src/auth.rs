@@ -58,14 +58,20 @@ impl Caller {
 /// Recently looked-up keys, by api id.
 #[derive(Default)]
 pub struct CredentialCache {
-    entries: Mutex<HashMap<ApiId, (Option<Arc<Credential>>, Instant)>>,
+    entries: Mutex<HashMap<ApiId, Lookup>>,
+}
+
+/// One store lookup: the key found (or `None` for "no such key") and when.
+struct Lookup {
+    credential: Option<Arc<Credential>>,
+    fetched: Instant,
 }
 
 impl CredentialCache {
     fn get(&self, api_id: &ApiId) -> Option<Option<Arc<Credential>>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (credential, fetched) = entries.get(api_id)?;
-        (fetched.elapsed() < CACHE_TTL).then(|| credential.clone())
+        let lookup = entries.get(api_id)?;
+        (lookup.fetched.elapsed() < CACHE_TTL).then(|| lookup.credential.clone())
     }
 
     fn put(&self, api_id: ApiId, credential: Option<Arc<Credential>>) {
@@ -73,7 +79,14 @@ impl CredentialCache {
         if entries.len() >= CACHE_MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(api_id, (credential, Instant::now()));
+        let fetched = Instant::now();
+        entries.insert(
+            api_id,
+            Lookup {
+                credential,
+                fetched,
+            },
+        );
     }
 }
 

@@ -28,7 +28,9 @@ pub(crate) fn split_batch(text: &str) -> Result<Vec<&RawValue>, ApiError> {
             )));
         }
         if items.replace(value).is_some() {
-            return Err(ApiError::bad_request("duplicate key items in the request body"));
+            return Err(ApiError::bad_request(
+                "duplicate key items in the request body",
+            ));
         }
     }
     let items = items.ok_or_else(|| {
@@ -52,7 +54,8 @@ pub(crate) fn split_batch(text: &str) -> Result<Vec<&RawValue>, ApiError> {
 /// Parses the body of a single-item endpoint: one JSON object.
 pub(crate) fn parse_single(text: &str) -> Result<Json, ApiError> {
     expect_object(text)?;
-    Json::parse(text).map_err(|err| ApiError::bad_request(format!("request body is not valid JSON: {err}")))
+    Json::parse(text)
+        .map_err(|err| ApiError::bad_request(format!("request body is not valid JSON: {err}")))
 }
 
 fn expect_object(text: &str) -> Result<(), ApiError> {
@@ -129,7 +132,13 @@ pub(crate) struct PreparedItem {
 pub(crate) fn prepare_raw(kind: EntityKind, raw: &str) -> PreparedItem {
     match Json::parse(raw) {
         Ok(json) => prepare(kind, &json, raw),
-        Err(err) => reject(kind, raw, None, format!("FAIL_BAD_PARAMS: ERROR: item is not valid JSON: {err}"), Vec::new()),
+        Err(err) => reject(
+            kind,
+            raw,
+            None,
+            format!("FAIL_BAD_PARAMS: ERROR: item is not valid JSON: {err}"),
+            Vec::new(),
+        ),
     }
 }
 
@@ -194,8 +203,14 @@ mod tests {
         assert_eq!(code(split_batch("[]")), "400-01");
         assert_eq!(code(split_batch("\"x\"")), "400-01");
         assert_eq!(code(split_batch("{\"items\": {}}")), "400-01");
-        assert_eq!(code(split_batch("{\"items\": [], \"items\": []}")), "400-01");
-        assert_eq!(code(split_batch("{\"items\": [{}], \"extra\": 1}")), "400-01");
+        assert_eq!(
+            code(split_batch("{\"items\": [], \"items\": []}")),
+            "400-01"
+        );
+        assert_eq!(
+            code(split_batch("{\"items\": [{}], \"extra\": 1}")),
+            "400-01"
+        );
         assert_eq!(code(split_batch("{\"items\": [")), "400-01");
         assert_eq!(code(split_batch("{\"items\": []}")), "422-01");
         let many = format!("{{\"items\": [{}]}}", vec!["{}"; 1001].join(","));

@@ -53,10 +53,9 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
     if let Ok(value) = HeaderValue::from_str(&context.id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
-    let (api_id, tenant) = context
-        .caller
-        .get()
-        .map_or(("-", "-"), |(api_id, tenant)| (api_id.as_str(), tenant.as_str()));
+    let (api_id, tenant) = context.caller.get().map_or(("-", "-"), |(api_id, tenant)| {
+        (api_id.as_str(), tenant.as_str())
+    });
     tracing::info!(
         request_id = %context.id,
         %method,

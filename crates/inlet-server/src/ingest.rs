@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Extension, State};
+use axum::extract::{Extension, FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use inlet_domain::{EntityKind, EventId, Role, conflict_message};
 use inlet_store::{EntryOutcome, IngestBatch, IngestEntry};
@@ -43,16 +44,33 @@ struct SingleResponse {
 
 type Ctx = Extension<Arc<RequestContext>>;
 
+/// A caller whose key carries the `ingest` role.
+///
+/// Checked while extracting the request parts, so before [`JsonBody`] reads
+/// the body: a key that may not write gets 403 whatever it sent (not a 400 or
+/// 413 it would fix only to be refused), and its body is never buffered.
+pub(crate) struct Ingester(Caller);
+
+impl FromRequestParts<AppState> for Ingester {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Role::Ingest)?;
+        Ok(Self(caller))
+    }
+}
+
 macro_rules! endpoints {
     ($($single:ident, $many:ident => $kind:expr;)*) => {
         $(
             /// `POST /metadata-ingestion/v1/single-*-metadata`
-            pub(crate) async fn $single(state: State<AppState>, caller: Caller, ctx: Ctx, body: JsonBody) -> Result<Response, ApiError> {
+            pub(crate) async fn $single(state: State<AppState>, Ingester(caller): Ingester, ctx: Ctx, body: JsonBody) -> Result<Response, ApiError> {
                 ingest_single($kind, state, caller, ctx, body).await
             }
 
             /// `POST /metadata-ingestion/v1/many-*-metadata`
-            pub(crate) async fn $many(state: State<AppState>, caller: Caller, ctx: Ctx, body: JsonBody) -> Result<Response, ApiError> {
+            pub(crate) async fn $many(state: State<AppState>, Ingester(caller): Ingester, ctx: Ctx, body: JsonBody) -> Result<Response, ApiError> {
                 ingest_many($kind, state, caller, ctx, body).await
             }
         )*
@@ -72,7 +90,6 @@ async fn ingest_many(
     Extension(ctx): Ctx,
     JsonBody(text): JsonBody,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Ingest)?;
     // Parsing and validating 1000 items takes milliseconds of CPU: off the
     // async workers, so other requests keep flowing meanwhile.
     let prepared = tokio::task::spawn_blocking(move || {
@@ -115,7 +132,6 @@ async fn ingest_single(
     Extension(ctx): Ctx,
     JsonBody(text): JsonBody,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Ingest)?;
     let json = parse_single(&text)?;
     let prepared = prepare(kind, &json, text.trim());
     let (entries, mut answers) = split(vec![prepared]);

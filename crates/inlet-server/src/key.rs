@@ -62,7 +62,12 @@ mod tests {
     #[test]
     fn issued_keys_are_distinct_and_store_only_a_hash() {
         let tenant = TenantId::parse("t").unwrap();
-        let a = issue_key(tenant.clone(), vec![Role::Read], 1, Timestamp::from_micros(0));
+        let a = issue_key(
+            tenant.clone(),
+            vec![Role::Read],
+            1,
+            Timestamp::from_micros(0),
+        );
         let b = issue_key(tenant, vec![Role::Read], 1, Timestamp::from_micros(0));
         assert_ne!(a.secret, b.secret);
         assert_ne!(a.credential.api_id, b.credential.api_id);

@@ -77,13 +77,34 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     const V1: &str = "/metadata-ingestion/v1";
     Router::new()
-        .route(&format!("{V1}/single-convo-metadata"), post(ingest::ingest_conversation))
-        .route(&format!("{V1}/many-convo-metadata"), post(ingest::ingest_conversations))
-        .route(&format!("{V1}/single-customer-metadata"), post(ingest::ingest_customer))
-        .route(&format!("{V1}/many-customer-metadata"), post(ingest::ingest_customers))
-        .route(&format!("{V1}/single-agent-metadata"), post(ingest::ingest_agent))
-        .route(&format!("{V1}/many-agent-metadata"), post(ingest::ingest_agents))
-        .route(&format!("{V1}/conversations/{{id}}"), get(read::show_conversation))
+        .route(
+            &format!("{V1}/single-convo-metadata"),
+            post(ingest::ingest_conversation),
+        )
+        .route(
+            &format!("{V1}/many-convo-metadata"),
+            post(ingest::ingest_conversations),
+        )
+        .route(
+            &format!("{V1}/single-customer-metadata"),
+            post(ingest::ingest_customer),
+        )
+        .route(
+            &format!("{V1}/many-customer-metadata"),
+            post(ingest::ingest_customers),
+        )
+        .route(
+            &format!("{V1}/single-agent-metadata"),
+            post(ingest::ingest_agent),
+        )
+        .route(
+            &format!("{V1}/many-agent-metadata"),
+            post(ingest::ingest_agents),
+        )
+        .route(
+            &format!("{V1}/conversations/{{id}}"),
+            get(read::show_conversation),
+        )
         .route(&format!("{V1}/customers/{{id}}"), get(read::show_customer))
         .route(&format!("{V1}/agents/{{id}}"), get(read::show_agent))
         .route(&format!("{V1}/events/{{event_id}}"), get(read::show_event))

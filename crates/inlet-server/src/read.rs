@@ -3,8 +3,9 @@
 //! tenant's ids answer 404, never 403.
 
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use inlet_domain::{EntityId, EntityKind, EventId, Role, Timestamp};
+use inlet_domain::{ApiId, EntityId, EntityKind, EventId, Role, Timestamp};
 use inlet_store::{EntityView, RejectionQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -22,27 +23,27 @@ const MAX_PAGE_LIMIT: usize = 1000;
 pub(crate) async fn show_conversation(
     state: State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    show_entity(state, caller, EntityKind::Conversation, id).await
+    show_entity(state, caller, EntityKind::Conversation, path_id(id)?).await
 }
 
 /// `GET /metadata-ingestion/v1/customers/{externalCustomerId}`
 pub(crate) async fn show_customer(
     state: State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    show_entity(state, caller, EntityKind::Customer, id).await
+    show_entity(state, caller, EntityKind::Customer, path_id(id)?).await
 }
 
 /// `GET /metadata-ingestion/v1/agents/{externalAgentId}`
 pub(crate) async fn show_agent(
     state: State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    show_entity(state, caller, EntityKind::Agent, id).await
+    show_entity(state, caller, EntityKind::Agent, path_id(id)?).await
 }
 
 async fn show_entity(
@@ -60,9 +61,21 @@ async fn show_entity(
     Ok(Json(entity_json(view)))
 }
 
+/// The id segment of a read path. One that does not decode (percent-escapes
+/// that are not UTF-8) names nothing that could exist: 404, like any unknown
+/// id, in the envelope rather than axum's plain-text rejection.
+fn path_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(id)| id).map_err(|_| {
+        ApiError::not_found("no such id: the id in the path is not UTF-8 once percent-decoded")
+    })
+}
+
 fn entity_json(view: EntityView) -> Value {
     let mut body = Map::new();
-    body.insert(view.kind.id_field().to_owned(), view.entity_id.as_str().into());
+    body.insert(
+        view.kind.id_field().to_owned(),
+        view.entity_id.as_str().into(),
+    );
     body.insert("metadata".to_owned(), Value::Object(view.metadata));
     let links: Vec<Value> = view.links.iter().map(|id| id.as_str().into()).collect();
     match view.kind {
@@ -74,7 +87,10 @@ fn entity_json(view: EntityView) -> Value {
         }
         EntityKind::Agent => {}
     }
-    body.insert("firstSeenAt".to_owned(), view.first_seen_at.to_string().into());
+    body.insert(
+        "firstSeenAt".to_owned(),
+        view.first_seen_at.to_string().into(),
+    );
     body.insert("updatedAt".to_owned(), view.updated_at.to_string().into());
     let history: Vec<Value> = view
         .history
@@ -101,9 +117,10 @@ fn item_value(text: &str) -> Value {
 pub(crate) async fn show_event(
     State(state): State<AppState>,
     caller: Caller,
-    Path(event_id): Path<String>,
+    event_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<EventResponse>, ApiError> {
     caller.require(Role::Read)?;
+    let event_id = path_id(event_id)?;
     let missing = || ApiError::not_found(format!("no event with eventId {event_id:?}"));
     let parsed = EventId::parse(event_id.as_str()).map_err(|_| missing())?;
     let event = state
@@ -154,39 +171,84 @@ pub(crate) struct RejectionParams {
 pub(crate) async fn list_rejections(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<RejectionParams>,
-) -> Result<Json<Value>, ApiError> {
+    params: Result<Query<RejectionParams>, QueryRejection>,
+) -> Result<Json<RejectionsResponse>, ApiError> {
     caller.require(Role::Read)?;
+    // A repeated or undecodable parameter: 400 in the envelope, not axum's
+    // plain-text rejection.
+    let Query(params) = params.map_err(|rejection| {
+        ApiError::bad_request(format!("invalid query string: {}", rejection.body_text()))
+    })?;
     let query = rejection_query(&params)?;
     let page = state.store.list_rejections(&caller.tenant, query).await?;
     let next_cursor = page
         .has_more
         .then(|| page.items.last().map(|last| last.sequence.to_string()))
         .flatten();
-    let rejections: Vec<Value> = page
+    let rejections = page
         .items
         .into_iter()
-        .map(|rejection| {
-            let mut entry = serde_json::json!({
-                "id": rejection.id,
-                "receivedAt": rejection.received_at,
-                "kind": rejection.kind.as_str(),
-                "requestId": rejection.request_id,
-                "apiId": rejection.api_id,
-                "errors": rejection.errors,
-                "item": item_value(&rejection.item),
-            });
-            if rejection.truncated {
-                entry["itemTruncated"] = Value::Bool(true);
-            }
-            entry
+        .map(|rejection| RejectionEntry {
+            id: rejection.id,
+            received_at: rejection.received_at,
+            kind: rejection.kind.as_str(),
+            request_id: rejection.request_id,
+            api_id: rejection.api_id,
+            errors: rejection.errors,
+            item: AsSent::of(rejection.item),
+            item_truncated: rejection.truncated,
         })
         .collect();
-    let mut body = serde_json::json!({ "rejections": rejections });
-    if let Some(cursor) = next_cursor {
-        body["nextCursor"] = Value::String(cursor);
+    Ok(Json(RejectionsResponse {
+        rejections,
+        next_cursor,
+    }))
+}
+
+/// The answer of `GET /metadata-ingestion/v1/rejections`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RejectionsResponse {
+    rejections: Vec<RejectionEntry>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// One rejected item, as listed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RejectionEntry {
+    id: EventId,
+    received_at: Timestamp,
+    kind: &'static str,
+    request_id: String,
+    api_id: ApiId,
+    errors: Vec<String>,
+    item: AsSent,
+    /// Present (and true) only when the stored item was cut to 64 KiB.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    item_truncated: bool,
+}
+
+/// A rejected item exactly as sent. Rejected items may hold what a parsed
+/// value would lose (a duplicate key is a common reason to be rejected), so
+/// the stored JSON text is answered as is; text that is not JSON (an item
+/// cut to 64 KiB) is answered as a string.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum AsSent {
+    Json(Box<RawValue>),
+    Text(String),
+}
+
+impl AsSent {
+    fn of(text: String) -> Self {
+        match serde_json::from_str::<&RawValue>(&text) {
+            Ok(raw) => Self::Json(raw.to_owned()),
+            Err(_) => Self::Text(text),
+        }
     }
-    Ok(Json(body))
 }
 
 fn rejection_query(params: &RejectionParams) -> Result<RejectionQuery, ApiError> {

@@ -29,6 +29,9 @@ pub(crate) enum KeysCommand {
         #[arg(long, default_value_t = DEFAULT_EXPIRES_IN_DAYS,
               value_parser = clap::value_parser!(u32).range(1..))]
         expires_in_days: u32,
+        /// `json`: one JSON object; `env`: `export INLET_API_ID=..` lines for `eval`.
+        #[arg(long, value_enum, default_value = "json")]
+        output: KeyOutput,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -46,12 +49,22 @@ pub(crate) enum KeysCommand {
     },
 }
 
+/// How `keys create` prints the new key.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum KeyOutput {
+    /// `{"apiId","apiSecret","tenant","roles","expiresAt"}`
+    Json,
+    /// Shell lines setting `INLET_API_ID` and `INLET_API_SECRET`.
+    Env,
+}
+
 pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Create {
             tenant,
             roles,
             expires_in_days,
+            output,
             store,
         } => {
             let tenant = TenantId::parse(tenant).context("invalid --tenant")?;
@@ -70,7 +83,14 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
                 .insert_credential(issued.credential.clone())
                 .await
                 .context("cannot store the key")?;
-            println!("{printed}");
+            match output {
+                KeyOutput::Json => println!("{printed}"),
+                // Both values are alphanumeric or `_`: safe unquoted in a shell.
+                KeyOutput::Env => println!(
+                    "export INLET_API_ID={}\nexport INLET_API_SECRET={}",
+                    key.api_id, issued.secret
+                ),
+            }
         }
         KeysCommand::List { store } => {
             let now = SystemClock.now();

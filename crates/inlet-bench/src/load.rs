@@ -1,0 +1,129 @@
+//! The HTTP phases: batches and single items from concurrent clients.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+
+use crate::item;
+use crate::server::Server;
+
+/// What one HTTP phase measured.
+#[derive(Debug, Clone)]
+pub(crate) struct Phase {
+    pub(crate) requests: usize,
+    pub(crate) items: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) latencies: Vec<Duration>,
+}
+
+impl Phase {
+    pub(crate) fn items_per_second(&self) -> f64 {
+        self.items as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub(crate) fn requests_per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `p`-th percentile latency (0..=100).
+    pub(crate) fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let index = ((sorted.len().saturating_sub(1)) as f64 * p / 100.0).round() as usize;
+        sorted.get(index).copied().unwrap_or_default()
+    }
+}
+
+/// `total` batch requests of `size` items from `clients` clients.
+pub(crate) async fn batches(
+    server: &Server,
+    clients: usize,
+    total: usize,
+    size: usize,
+    cap: Duration,
+) -> anyhow::Result<Phase> {
+    let path = "/metadata-ingestion/v1/many-convo-metadata";
+    run(server, path, clients, total, cap, move |n| {
+        (item::batch_body("b", n * size, size), size)
+    })
+    .await
+}
+
+/// `total` single-item requests from `clients` clients.
+pub(crate) async fn singles(
+    server: &Server,
+    clients: usize,
+    total: usize,
+    cap: Duration,
+) -> anyhow::Result<Phase> {
+    let path = "/metadata-ingestion/v1/single-convo-metadata";
+    run(server, path, clients, total, cap, |n| {
+        (item::conversation("s", n), 1)
+    })
+    .await
+}
+
+async fn run(
+    server: &Server,
+    path: &str,
+    clients: usize,
+    total: usize,
+    cap: Duration,
+    body: impl Fn(usize) -> (String, usize) + Send + Sync + 'static,
+) -> anyhow::Result<Phase> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let body = Arc::new(body);
+    let url = format!("{}{path}", server.url);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (next, body, url) = (Arc::clone(&next), Arc::clone(&body), url.clone());
+            let (api_id, secret) = (server.api_id.clone(), server.secret.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut latencies = Vec::new();
+                let mut items = 0;
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total || started.elapsed() > cap {
+                        break;
+                    }
+                    let (text, count) = body(n);
+                    let sent = Instant::now();
+                    let response = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("asapp-api-id", &api_id)
+                        .header("asapp-api-secret", &secret)
+                        .body(text)
+                        .send()
+                        .await?;
+                    let status = response.status();
+                    response.bytes().await?;
+                    latencies.push(sent.elapsed());
+                    if status != 200 {
+                        bail!("request {n} answered {status}");
+                    }
+                    items += count;
+                }
+                Ok::<_, anyhow::Error>((latencies, items))
+            })
+        })
+        .collect();
+    let mut phase = Phase {
+        requests: 0,
+        items: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    for task in tasks {
+        let (latencies, items) = task.await??;
+        phase.requests += latencies.len();
+        phase.items += items;
+        phase.latencies.extend(latencies);
+    }
+    phase.elapsed = started.elapsed();
+    Ok(phase)
+}
