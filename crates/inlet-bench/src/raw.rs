@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use inlet_domain::{ApiId, EntityKind, EventId, Json, TenantId, Timestamp, parse_item};
+use inlet_domain::{ApiId, EntityId, EntityKind, EventId, Json, TenantId, Timestamp, parse_item};
 use inlet_store::{AcceptedItem, IngestBatch, IngestEntry, Store};
 use inlet_store_sqlite::SqliteStore;
 
@@ -37,11 +37,13 @@ pub(crate) async fn store_limit(
     cap: Duration,
 ) -> anyhow::Result<Raw> {
     let store = Arc::new(SqliteStore::open(dir).context("open the raw store")?);
+    let template = Arc::new(template(size)?);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..SUBMITTERS)
         .map(|_| {
-            let (store, next) = (Arc::clone(&store), Arc::clone(&next));
+            let (store, next, template) =
+                (Arc::clone(&store), Arc::clone(&next), Arc::clone(&template));
             tokio::spawn(async move {
                 let mut written = 0;
                 loop {
@@ -49,7 +51,7 @@ pub(crate) async fn store_limit(
                     if n >= batches || started.elapsed() > cap {
                         break;
                     }
-                    let batch = prepared(n * size, size)?;
+                    let batch = numbered(&template, n)?;
                     store.ingest(batch).await.context("raw ingest")?;
                     written += size;
                 }
@@ -67,25 +69,40 @@ pub(crate) async fn store_limit(
     })
 }
 
-/// A validated batch, built before the clock for its commit starts.
-fn prepared(first: usize, size: usize) -> anyhow::Result<IngestBatch> {
-    let entries = (first..first + size)
+/// Batch `n`: a copy of `template` with fresh event and entity ids, so the
+/// timed part is the store's work only (validation was done once).
+fn numbered(template: &IngestBatch, n: usize) -> anyhow::Result<IngestBatch> {
+    let mut batch = template.clone();
+    batch.request_id = format!("raw-{n}");
+    let size = batch.entries.len();
+    for (i, entry) in batch.entries.iter_mut().enumerate() {
+        if let IngestEntry::Accepted(accepted) = entry {
+            let id = n * size + i;
+            accepted.event_id = EventId::parse(format!("evt-r-{id:010}")).context("event id")?;
+            accepted.item.entity_id = EntityId::new(format!("conv-r-{id:010}"));
+        }
+    }
+    Ok(batch)
+}
+
+/// One validated batch of `size` benchmark items.
+fn template(size: usize) -> anyhow::Result<IngestBatch> {
+    let entries = (0..size)
         .map(|n| {
             let raw = item::conversation("r", n);
             let json = Json::parse(&raw).context("item json")?;
             let item = parse_item(EntityKind::Conversation, &json)
                 .map_err(|err| anyhow::anyhow!(err.message()))?;
-            Ok(IngestEntry::Accepted(AcceptedItem {
-                event_id: item.event_id.clone().unwrap_or_else(EventId::generate),
-                item,
-                raw,
-            }))
+            let event_id = item.event_id.clone().unwrap_or_else(EventId::generate);
+            Ok(IngestEntry::Accepted(AcceptedItem::new(
+                event_id, item, raw,
+            )))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(IngestBatch {
         tenant: TenantId::parse("bench").context("tenant")?,
         api_id: ApiId::parse("bench").context("api id")?,
-        request_id: format!("raw-{first}"),
+        request_id: String::new(),
         received_at: Timestamp::from_micros(0),
         entries,
     })

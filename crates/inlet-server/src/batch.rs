@@ -149,11 +149,11 @@ pub(crate) fn prepare(kind: EntityKind, json: &Json, raw: &str) -> PreparedItem 
             let event_id = item.event_id.clone().unwrap_or_else(EventId::generate);
             let warnings = item.warnings.clone();
             PreparedItem {
-                entry: IngestEntry::Accepted(AcceptedItem {
-                    event_id: event_id.clone(),
+                entry: IngestEntry::Accepted(AcceptedItem::new(
+                    event_id.clone(),
                     item,
-                    raw: raw.to_owned(),
-                }),
+                    raw.to_owned(),
+                )),
                 event_id,
                 error: None,
                 warnings,

@@ -5,6 +5,7 @@
 //! [`writer`](crate::writer)); reads run on a small pool of reader
 //! connections in `spawn_blocking`, so neither ever blocks the async runtime.
 
+mod checkpoint;
 mod credential;
 mod error;
 mod ingest;
@@ -60,8 +61,12 @@ impl SqliteStore {
         let mut conn = Connection::open(&path).map_err(store_error)?;
         schema::configure(&conn).map_err(store_error)?;
         schema::migrate(&mut conn).map_err(store_error)?;
-        let writer = writer::spawn(conn, DEFAULT_QUEUE_JOBS)
-            .map_err(|err| StoreError::Other(format!("cannot start writer thread: {err}")))?;
+        // Checkpoints run on their own thread (see checkpoint.rs).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(store_error)?;
+        let thread_error = |err| StoreError::Other(format!("cannot start a store thread: {err}"));
+        let checkpoints = checkpoint::spawn(path.clone()).map_err(thread_error)?;
+        let writer = writer::spawn(conn, DEFAULT_QUEUE_JOBS, checkpoints).map_err(thread_error)?;
         Ok(Self {
             writer,
             readers: Arc::new(ReaderPool {

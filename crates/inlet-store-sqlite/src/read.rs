@@ -17,13 +17,16 @@ pub(crate) fn entity(
             "SELECT metadata, first_seen_at, updated_at FROM entities \
              WHERE tenant = ?1 AND kind = ?2 AND entity_id = ?3",
         )?
-        .query_row(params![tenant.as_str(), kind.as_str(), id.as_str()], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-            ))
-        })
+        .query_row(
+            params![tenant.as_str(), kind.as_str(), id.as_str()],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            },
+        )
         .optional()?;
     let Some((metadata, first_seen_at, updated_at)) = row else {
         return Ok(None);
@@ -73,13 +76,16 @@ fn history(
         "SELECT event_id, received_at, item FROM events \
          WHERE tenant = ?1 AND kind = ?2 AND entity_id = ?3 ORDER BY seq",
     )?
-    .query_map(params![tenant.as_str(), kind.as_str(), id.as_str()], |row| {
-        Ok(HistoryEntry {
-            event_id: parse(row, 0, EventId::parse)?,
-            received_at: Timestamp::from_micros(row.get(1)?),
-            item: row.get(2)?,
-        })
-    })?
+    .query_map(
+        params![tenant.as_str(), kind.as_str(), id.as_str()],
+        |row| {
+            Ok(HistoryEntry {
+                event_id: parse(row, 0, EventId::parse)?,
+                received_at: Timestamp::from_micros(row.get(1)?),
+                item: row.get(2)?,
+            })
+        },
+    )?
     .collect()
 }
 

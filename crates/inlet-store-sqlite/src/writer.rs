@@ -12,6 +12,7 @@ use inlet_store::{EntryOutcome, IngestBatch, NewCredential, StoreError};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoint::Nudge;
 use crate::error::store_error;
 use crate::ingest::ingest_batch;
 
@@ -91,15 +92,19 @@ impl Job {
 
 /// Starts the writer thread on `conn`. The thread ends when every sender of
 /// the returned queue is dropped, after finishing the jobs already queued.
-pub(crate) fn spawn(conn: Connection, queue_jobs: usize) -> std::io::Result<mpsc::Sender<Job>> {
+pub(crate) fn spawn(
+    conn: Connection,
+    queue_jobs: usize,
+    checkpoints: Nudge,
+) -> std::io::Result<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel(queue_jobs);
     thread::Builder::new()
         .name("inlet-sqlite-writer".into())
-        .spawn(move || run(conn, receiver))?;
+        .spawn(move || run(conn, receiver, &checkpoints))?;
     Ok(sender)
 }
 
-fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, checkpoints: &Nudge) {
     while let Some(first) = queue.blocking_recv() {
         let mut items = first.items();
         let mut group = vec![first];
@@ -113,6 +118,7 @@ fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>) {
             }
         }
         commit_group(&mut conn, group);
+        checkpoints.send();
     }
     tracing::debug!("sqlite writer stopped");
 }
@@ -137,8 +143,8 @@ fn commit_group(conn: &mut Connection, group: Vec<Job>) {
         return;
     }
     for job in group {
-        let result = run_in_transaction(conn, std::slice::from_ref(&job))
-            .map(|mut done| done.remove(0));
+        let result =
+            run_in_transaction(conn, std::slice::from_ref(&job)).map(|mut done| done.remove(0));
         job.answer(result.map_err(store_error));
     }
 }

@@ -20,6 +20,7 @@ macro_rules! store_conformance_tests {
     ($make:expr) => {
         $crate::store_conformance_tests!(@cases $make;
             accepted_items_read_back_as_merged_profile_and_history,
+            history_follows_commit_order_within_and_across_batches,
             repeated_event_id_is_duplicate_or_conflict,
             same_event_id_twice_in_one_batch,
             event_id_reused_for_another_kind_is_a_conflict,
@@ -54,11 +55,7 @@ fn accepted(kind: EntityKind, raw: serde_json::Value) -> IngestEntry {
     let text = raw.to_string();
     let item = parse_item(kind, &Json::parse(&text).expect("json")).expect("valid item");
     let event_id = item.event_id.clone().unwrap_or_else(EventId::generate);
-    IngestEntry::Accepted(AcceptedItem {
-        event_id,
-        item,
-        raw: text,
-    })
+    IngestEntry::Accepted(AcceptedItem::new(event_id, item, text))
 }
 
 fn rejected(kind: EntityKind, raw: &str, error: &str) -> IngestEntry {
@@ -121,6 +118,34 @@ pub async fn accepted_items_read_back_as_merged_profile_and_history(store: &dyn 
     let stored: serde_json::Value = serde_json::from_str(&view.history[0].item).expect("json");
     assert_eq!(stored, first);
     assert_eq!(view.history[1].received_at, at(5));
+}
+
+/// History is in commit order: the order sent within a batch, batch after
+/// batch, interleaved with other entities' events.
+pub async fn history_follows_commit_order_within_and_across_batches(store: &dyn Store) {
+    let agent = |event: &str, id: &str| {
+        accepted(
+            EntityKind::Agent,
+            json!({"externalAgentId": id, "eventId": event, "agentName": event}),
+        )
+    };
+    ingest(
+        store,
+        batch(
+            "t1",
+            0,
+            vec![agent("z", "a1"), agent("y", "a2"), agent("x", "a1")],
+        ),
+    )
+    .await;
+    ingest(store, batch("t1", 0, vec![agent("w", "a1")])).await;
+    let view = store
+        .get_entity(&tenant("t1"), EntityKind::Agent, &EntityId::new("a1"))
+        .await
+        .expect("entity");
+    let ids: Vec<&str> = view.history.iter().map(|h| h.event_id.as_str()).collect();
+    assert_eq!(ids, ["z", "x", "w"]);
+    assert_eq!(view.metadata["agentName"], "w");
 }
 
 /// DESIGN.md §3.5: the same eventId with the same content stores nothing
@@ -337,7 +362,13 @@ pub async fn rejections_page_by_cursor_and_since(store: &dyn Store) {
         .collect();
     assert_eq!(
         items,
-        ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"]
+        [
+            "{\"n\":0}",
+            "{\"n\":1}",
+            "{\"n\":2}",
+            "{\"n\":3}",
+            "{\"n\":4}"
+        ]
     );
     let since = store
         .list_rejections(&t1, query(Some(at(3)), None, 10))
@@ -435,7 +466,10 @@ pub async fn credentials_insert_find_list_revoke(store: &dyn Store) {
     assert!(found.is_active(at(99)));
     assert!(!found.is_active(at(100)));
 
-    store.revoke_credential(&api_id, at(5)).await.expect("revoke");
+    store
+        .revoke_credential(&api_id, at(5))
+        .await
+        .expect("revoke");
     store
         .revoke_credential(&api_id, at(9))
         .await
@@ -452,6 +486,12 @@ pub async fn credentials_insert_find_list_revoke(store: &dyn Store) {
         store.revoke_credential(&unknown, at(5)).await,
         Err(StoreError::NotFound)
     ));
-    assert!(store.find_credential(&unknown).await.expect("find").is_none());
+    assert!(
+        store
+            .find_credential(&unknown)
+            .await
+            .expect("find")
+            .is_none()
+    );
     assert_eq!(store.list_credentials().await.expect("list").len(), 1);
 }

@@ -1,6 +1,6 @@
 //! What one request asks the store to write, and what became of each item.
 
-use inlet_domain::{ApiId, EntityKind, EventId, NewItem, TenantId, Timestamp};
+use inlet_domain::{ApiId, EntityKind, EventId, NewItem, TenantId, Timestamp, merge_into};
 
 /// Everything one request writes, committed together: accepted items and
 /// rejected ones (quarantine) alike.
@@ -36,6 +36,29 @@ pub struct AcceptedItem {
     pub item: NewItem,
     /// The item exactly as sent (a JSON text).
     pub raw: String,
+    new_profile: String,
+}
+
+impl AcceptedItem {
+    /// Wraps a validated item. Also computes the profile the item gives an
+    /// entity seen for the first time, so that the store's single writer
+    /// does not spend its time on JSON for the common case of a new entity.
+    pub fn new(event_id: EventId, item: NewItem, raw: String) -> Self {
+        let mut profile = serde_json::Map::new();
+        merge_into(&mut profile, &item.changes);
+        Self {
+            event_id,
+            item,
+            raw,
+            new_profile: serde_json::Value::Object(profile).to_string(),
+        }
+    }
+
+    /// The metadata (a JSON object text) of an entity first named by this
+    /// item: its changes merged into an empty profile.
+    pub fn new_profile(&self) -> &str {
+        &self.new_profile
+    }
 }
 
 /// An item that failed validation.
