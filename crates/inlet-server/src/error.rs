@@ -178,3 +178,30 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_answers_503_01_with_retry_after() {
+        let error = ApiError::from(StoreError::Unavailable("queue full".into()));
+        assert_eq!(
+            (error.status(), error.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "503-01")
+        );
+        assert!(
+            !error.message().contains("queue"),
+            "causes are not answered"
+        );
+        let response = error.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn other_store_errors_answer_an_opaque_500_01() {
+        let error = ApiError::from(StoreError::Other("disk I/O error at page 7".into()));
+        assert_eq!(error.code(), "500-01");
+        assert_eq!(error.message(), "internal server error");
+    }
+}

@@ -132,8 +132,13 @@ async fn ingest_single(
     Extension(ctx): Ctx,
     JsonBody(text): JsonBody,
 ) -> Result<Response, ApiError> {
-    let json = parse_single(&text)?;
-    let prepared = prepare(kind, &json, text.trim());
+    let prepared = if text.len() <= INLINE_PARSE_MAX_BYTES {
+        parse_and_prepare(kind, &text)?
+    } else {
+        tokio::task::spawn_blocking(move || parse_and_prepare(kind, &text))
+            .await
+            .map_err(|err| ApiError::internal(&err))??
+    };
     let (entries, mut answers) = split(vec![prepared]);
     let outcomes = commit(&state, &caller, &ctx, entries).await?;
     let (Some(answer), Some(&outcome)) = (answers.pop(), outcomes.first()) else {
@@ -145,6 +150,16 @@ async fn ingest_single(
         EntryOutcome::Stored => Ok(single(StatusCode::OK, answer.result(outcome))),
         EntryOutcome::Rejected => Ok(single(StatusCode::BAD_REQUEST, answer.result(outcome))),
     }
+}
+
+/// Single bodies up to this size are validated on the async worker (well
+/// under the ~0.5 ms a worker may be blocked); larger ones, up to the body
+/// cap, go to the blocking pool like batches.
+const INLINE_PARSE_MAX_BYTES: usize = 64 * 1024;
+
+fn parse_and_prepare(kind: EntityKind, text: &str) -> Result<PreparedItem, ApiError> {
+    let json = parse_single(text)?;
+    Ok(prepare(kind, &json, text.trim()))
 }
 
 fn single(status: StatusCode, result: ItemResult) -> Response {

@@ -4,6 +4,7 @@ use inlet_domain::{ApiId, Role, TenantId, Timestamp};
 use inlet_store::{NewCredential, SecretHash};
 use rand::Rng;
 use rand::distr::Alphanumeric;
+use secrecy::SecretString;
 
 /// Random characters in an api id after its prefix.
 const API_ID_RANDOM_CHARS: usize = 20;
@@ -20,8 +21,8 @@ const SECONDS_PER_DAY: i64 = 86_400;
 pub struct IssuedKey {
     /// The stored form (with the secret's hash only).
     pub credential: NewCredential,
-    /// The secret itself; never stored, never logged.
-    pub secret: String,
+    /// The secret itself; never stored, never logged (its `Debug` is redacted).
+    pub secret: SecretString,
 }
 
 /// Makes a key for `tenant` with `roles`, valid for `expires_in_days` from `now`.
@@ -43,7 +44,7 @@ pub fn issue_key(
             created_at: now,
             expires_at: now.plus_seconds(i64::from(expires_in_days) * SECONDS_PER_DAY),
         },
-        secret,
+        secret: SecretString::from(secret),
     }
 }
 
@@ -58,6 +59,7 @@ fn random_alphanumeric(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     fn issued_keys_are_distinct_and_store_only_a_hash() {
@@ -69,10 +71,14 @@ mod tests {
             Timestamp::from_micros(0),
         );
         let b = issue_key(tenant, vec![Role::Read], 1, Timestamp::from_micros(0));
-        assert_ne!(a.secret, b.secret);
+        assert_ne!(a.secret.expose_secret(), b.secret.expose_secret());
+        assert!(!format!("{a:?}").contains(a.secret.expose_secret()));
         assert_ne!(a.credential.api_id, b.credential.api_id);
-        assert_eq!(a.secret.len(), SECRET_CHARS);
-        assert_eq!(a.credential.secret_hash, SecretHash::of(&a.secret));
+        assert_eq!(a.secret.expose_secret().len(), SECRET_CHARS);
+        assert_eq!(
+            a.credential.secret_hash,
+            SecretHash::of(a.secret.expose_secret())
+        );
         assert_eq!(
             a.credential.expires_at,
             Timestamp::from_micros(SECONDS_PER_DAY * 1_000_000)

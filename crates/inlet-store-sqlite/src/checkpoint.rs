@@ -4,11 +4,18 @@
 //! threshold, so the single writer would stall for tens of milliseconds
 //! every few commits while the WAL is copied into the database file. Here a
 //! separate connection runs `PASSIVE` checkpoints, which never block the
-//! writer; the writer nudges it after each commit. When the WAL has been
-//! fully copied and no reader needs it, the writer starts over at its head,
-//! so the file stays bounded.
+//! writer; the writer nudges it after each commit.
+//!
+//! The WAL starts over at its head only when a write begins on a fully
+//! copied WAL. Under sustained load the background copy always trails the
+//! newest commit, so when the WAL passes [`CATCH_UP_FRAMES`] this thread
+//! raises [`CatchUp`] and the writer, between two groups, runs one `PASSIVE`
+//! checkpoint itself: it finishes the little that is left, and the next
+//! write starts the WAL over. The file stays bounded.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread;
 use std::time::Duration;
@@ -19,8 +26,9 @@ use rusqlite::Connection;
 /// copied and truncated soon after the last write).
 const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The WAL file is cut back to this size after a reset.
-const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+/// WAL frames (16 KiB pages) past which the writer is asked to catch up:
+/// 4096 frames = 64 MiB.
+const CATCH_UP_FRAMES: i64 = 4096;
 
 /// Tells the checkpoint thread that commits happened. Dropping it stops the
 /// thread after a final checkpoint.
@@ -36,42 +44,64 @@ impl Nudge {
     }
 }
 
-/// Starts the checkpoint thread on a new connection to `path`.
-pub(crate) fn spawn(path: PathBuf) -> std::io::Result<Nudge> {
-    let (sender, receiver) = sync_channel(1);
-    thread::Builder::new()
-        .name("inlet-sqlite-checkpoint".into())
-        .spawn(move || run(&path, &receiver))?;
-    Ok(Nudge(sender))
+/// Set when the WAL has grown past [`CATCH_UP_FRAMES`]; the writer then runs
+/// a checkpoint itself between groups.
+#[derive(Clone, Default)]
+pub(crate) struct CatchUp(Arc<AtomicBool>);
+
+impl CatchUp {
+    /// Whether the writer should checkpoint now; clears the request.
+    pub(crate) fn take(&self) -> bool {
+        self.0.swap(false, Ordering::Relaxed)
+    }
+
+    fn request(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
-fn run(path: &PathBuf, nudges: &Receiver<()>) {
-    let conn = match open(path) {
+/// Runs a `PASSIVE` checkpoint on `conn`; returns the WAL's size in frames.
+pub(crate) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+}
+
+/// Starts the checkpoint thread on a new connection to `path`.
+pub(crate) fn spawn(path: PathBuf) -> std::io::Result<(Nudge, CatchUp)> {
+    let (sender, receiver) = sync_channel(1);
+    let catch_up = CatchUp::default();
+    let raised = catch_up.clone();
+    thread::Builder::new()
+        .name("inlet-sqlite-checkpoint".into())
+        .spawn(move || run(&path, &receiver, &raised))?;
+    Ok((Nudge(sender), catch_up))
+}
+
+fn run(path: &PathBuf, nudges: &Receiver<()>, catch_up: &CatchUp) {
+    let conn = match Connection::open(path).and_then(|conn| {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        Ok(conn)
+    }) {
         Ok(conn) => conn,
         Err(err) => {
-            tracing::error!(error = %err, "cannot open the checkpoint connection; the WAL will grow");
+            tracing::error!(error = %err, "cannot open the checkpoint connection");
             return;
         }
     };
     loop {
-        let last = match nudges.recv_timeout(IDLE_INTERVAL) {
-            Ok(()) | Err(RecvTimeoutError::Timeout) => false,
-            Err(RecvTimeoutError::Disconnected) => true,
-        };
-        let mode = if last { "TRUNCATE" } else { "PASSIVE" };
-        if let Err(err) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-        {
-            tracing::warn!(error = %err, "wal checkpoint failed");
-        }
-        if last {
-            return;
+        match nudges.recv_timeout(IDLE_INTERVAL) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => match passive(&conn) {
+                Ok(frames) if frames > CATCH_UP_FRAMES => catch_up.request(),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "wal checkpoint failed"),
+            },
+            Err(RecvTimeoutError::Disconnected) => {
+                // The writer has stopped: copy everything and empty the WAL.
+                if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(error = %err, "final wal checkpoint failed");
+                }
+                return;
+            }
         }
     }
-}
-
-fn open(path: &PathBuf) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
-    Ok(conn)
 }

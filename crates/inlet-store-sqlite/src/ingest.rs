@@ -5,11 +5,16 @@
 //! entity's profile arrives precomputed ([`AcceptedItem::new_profile`]), and
 //! tables are keyed by their natural keys (`WITHOUT ROWID`) so an accepted
 //! item touches three B-trees.
+//!
+//! `updated_at` only moves forward: a request received earlier but committed
+//! later does not turn the clock back.
 
 use inlet_domain::{conflict_message, merge_into};
 use inlet_store::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};
 use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
+
+use crate::credential::corrupt;
 
 /// Writes every entry of `batch` inside `tx`, in order, and says what became
 /// of each.
@@ -71,7 +76,7 @@ impl<'tx> BatchWriter<'tx> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
             )?,
             update_profile: tx.prepare_cached(
-                "UPDATE entities SET metadata = ?4, updated_at = ?5 \
+                "UPDATE entities SET metadata = ?4, updated_at = MAX(updated_at, ?5) \
                  WHERE tenant = ?1 AND kind = ?2 AND entity_id = ?3",
             )?,
             insert_rejection: tx.prepare_cached(
@@ -129,8 +134,10 @@ impl<'tx> BatchWriter<'tx> {
         let (statement, metadata) = match stored {
             None => (&mut self.insert_profile, accepted.new_profile().to_owned()),
             Some(text) => {
+                // A stored profile that no longer parses is an error, never
+                // silently replaced by an empty one.
                 let mut profile: Map<String, Value> =
-                    serde_json::from_str(&text).unwrap_or_default();
+                    serde_json::from_str(&text).map_err(|_| corrupt(0))?;
                 merge_into(&mut profile, &item.changes);
                 (&mut self.update_profile, Value::Object(profile).to_string())
             }
@@ -211,7 +218,8 @@ fn link(
         tx.prepare_cached(
             "INSERT INTO entities (tenant, kind, entity_id, metadata, first_seen_at, updated_at) \
              VALUES (?1, 'conversation', ?2, '{}', ?3, ?3) \
-             ON CONFLICT (tenant, kind, entity_id) DO UPDATE SET updated_at = excluded.updated_at",
+             ON CONFLICT (tenant, kind, entity_id) \
+             DO UPDATE SET updated_at = MAX(entities.updated_at, excluded.updated_at)",
         )?
         .execute(params![tenant, conversation_id, now])?;
     }

@@ -23,7 +23,7 @@ use inlet_store::{
     RejectionQuery, Store, StoreError, StoredEvent,
 };
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::error::store_error;
 use crate::writer::Job;
@@ -31,9 +31,15 @@ use crate::writer::Job;
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "inlet.db";
 
-/// Jobs (requests) that may wait for the writer before callers are told the
-/// store is busy; each job is one request, so this also bounds memory.
-const DEFAULT_QUEUE_JOBS: usize = 1024;
+/// Items that may wait for the writer before further writes are told the
+/// store is busy (503). A queued item holds its parsed form and raw text,
+/// a few KiB, so this bounds the memory of waiting writes to tens of MiB
+/// (DESIGN.md `limits.write_queue_items`).
+pub const DEFAULT_QUEUE_ITEMS: usize = 20_000;
+
+/// Requests that may wait for the writer, whatever their size; a second
+/// bound behind [`DEFAULT_QUEUE_ITEMS`] for writes whose callers went away.
+const MAX_QUEUE_JOBS: usize = 4096;
 
 /// Reader connections kept open between reads.
 const MAX_IDLE_READERS: usize = 8;
@@ -42,6 +48,9 @@ const MAX_IDLE_READERS: usize = 8;
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
+    /// One permit per item waiting for (or with) the writer.
+    queued_items: Arc<Semaphore>,
+    queue_items: usize,
     readers: Arc<ReaderPool>,
 }
 
@@ -54,6 +63,12 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, applies
     /// migrations and starts the writer thread.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_queue(data_dir, DEFAULT_QUEUE_ITEMS)
+    }
+
+    /// [`SqliteStore::open`] with room for `queue_items` items waiting for
+    /// the writer; past that, writes fail at once with `Unavailable`.
+    pub fn open_with_queue(data_dir: &Path, queue_items: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|err| {
             StoreError::Unavailable(format!("cannot create {}: {err}", data_dir.display()))
         })?;
@@ -65,10 +80,14 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(store_error)?;
         let thread_error = |err| StoreError::Other(format!("cannot start a store thread: {err}"));
-        let checkpoints = checkpoint::spawn(path.clone()).map_err(thread_error)?;
-        let writer = writer::spawn(conn, DEFAULT_QUEUE_JOBS, checkpoints).map_err(thread_error)?;
+        let (checkpoints, catch_up) = checkpoint::spawn(path.clone()).map_err(thread_error)?;
+        let writer =
+            writer::spawn(conn, MAX_QUEUE_JOBS, checkpoints, catch_up).map_err(thread_error)?;
+        let queue_items = queue_items.clamp(1, Semaphore::MAX_PERMITS);
         Ok(Self {
             writer,
+            queued_items: Arc::new(Semaphore::new(queue_items)),
+            queue_items,
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -81,10 +100,22 @@ impl SqliteStore {
         job: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Job,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(job(reply))
-            .await
-            .map_err(|_| StoreError::Unavailable("sqlite writer stopped".into()))?;
+        let job = job(reply);
+        let full = || StoreError::Unavailable("sqlite write queue is full".into());
+        // A full queue answers at once (503 with Retry-After upstream)
+        // rather than parking the request and its body in memory. The
+        // permits are held until the writer has answered.
+        let items = u32::try_from(job.items().min(self.queue_items)).unwrap_or(u32::MAX);
+        let _permits = self
+            .queued_items
+            .try_acquire_many(items)
+            .map_err(|_| full())?;
+        self.writer.try_send(job).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => full(),
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("sqlite writer stopped".into())
+            }
+        })?;
         answer
             .await
             .map_err(|_| StoreError::Unavailable("sqlite writer stopped".into()))?
@@ -195,6 +226,9 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        if self.writer.is_closed() {
+            return Err(StoreError::Unavailable("sqlite writer stopped".into()));
+        }
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
     }

@@ -6,12 +6,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::credential::{corrupt, parse};
 
+/// The entity, its links and its history, read from one snapshot so the
+/// three agree even while the writer commits.
 pub(crate) fn entity(
     conn: &Connection,
     tenant: &TenantId,
     kind: EntityKind,
     id: &EntityId,
 ) -> rusqlite::Result<Option<EntityView>> {
+    let snapshot = conn.unchecked_transaction()?;
+    let conn: &Connection = &snapshot;
     let row = conn
         .prepare_cached(
             "SELECT metadata, first_seen_at, updated_at FROM entities \

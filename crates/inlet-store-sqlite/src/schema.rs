@@ -95,6 +95,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// more items/s than 4 KiB on the ingest benchmark (8, 32, 64 KiB: less).
 const PAGE_SIZE_BYTES: i64 = 16 * 1024;
 
+/// After the WAL starts over, its file is cut back to this size.
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// Page cache per connection, in KiB.
 const CACHE_KIB: i64 = 64 * 1024;
 
@@ -108,6 +111,7 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
     // Negative: a size in KiB rather than in pages.
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(())

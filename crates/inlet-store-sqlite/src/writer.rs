@@ -12,7 +12,7 @@ use inlet_store::{EntryOutcome, IngestBatch, NewCredential, StoreError};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::checkpoint::Nudge;
+use crate::checkpoint::{self, CatchUp, Nudge};
 use crate::error::store_error;
 use crate::ingest::ingest_batch;
 
@@ -44,7 +44,8 @@ enum Done {
 }
 
 impl Job {
-    fn items(&self) -> usize {
+    /// How many items the job writes (at least 1).
+    pub(crate) fn items(&self) -> usize {
         match self {
             Self::Ingest { batch, .. } => batch.entries.len().max(1),
             _ => 1,
@@ -96,15 +97,21 @@ pub(crate) fn spawn(
     conn: Connection,
     queue_jobs: usize,
     checkpoints: Nudge,
+    catch_up: CatchUp,
 ) -> std::io::Result<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel(queue_jobs);
     thread::Builder::new()
         .name("inlet-sqlite-writer".into())
-        .spawn(move || run(conn, receiver, &checkpoints))?;
+        .spawn(move || run(conn, receiver, &checkpoints, &catch_up))?;
     Ok(sender)
 }
 
-fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, checkpoints: &Nudge) {
+fn run(
+    mut conn: Connection,
+    mut queue: mpsc::Receiver<Job>,
+    checkpoints: &Nudge,
+    catch_up: &CatchUp,
+) {
     while let Some(first) = queue.blocking_recv() {
         let mut items = first.items();
         let mut group = vec![first];
@@ -118,6 +125,11 @@ fn run(mut conn: Connection, mut queue: mpsc::Receiver<Job>, checkpoints: &Nudge
             }
         }
         commit_group(&mut conn, group);
+        if catch_up.take() {
+            if let Err(err) = checkpoint::passive(&conn) {
+                tracing::warn!(error = %err, "writer wal checkpoint failed");
+            }
+        }
         checkpoints.send();
     }
     tracing::debug!("sqlite writer stopped");
@@ -136,9 +148,12 @@ fn commit_group(conn: &mut Connection, group: Vec<Job>) {
         Err(err) => err,
     };
     tracing::warn!(error = %err, jobs = group.len(), "sqlite commit failed");
-    if group.len() == 1 {
-        if let Some(job) = group.into_iter().next() {
-            job.answer(Err(store_error(err)));
+    let err = store_error(err);
+    if group.len() == 1 || matches!(err, StoreError::Unavailable(_)) {
+        // A busy, full or failing disk fails every job alike: answer them all
+        // now (503 upstream) rather than retrying each into the same wall.
+        for job in group {
+            job.answer(Err(err.clone()));
         }
         return;
     }

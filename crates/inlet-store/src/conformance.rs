@@ -21,6 +21,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@cases $make;
             accepted_items_read_back_as_merged_profile_and_history,
             history_follows_commit_order_within_and_across_batches,
+            updated_at_never_moves_back,
             repeated_event_id_is_duplicate_or_conflict,
             same_event_id_twice_in_one_batch,
             event_id_reused_for_another_kind_is_a_conflict,
@@ -146,6 +147,30 @@ pub async fn history_follows_commit_order_within_and_across_batches(store: &dyn 
     let ids: Vec<&str> = view.history.iter().map(|h| h.event_id.as_str()).collect();
     assert_eq!(ids, ["z", "x", "w"]);
     assert_eq!(view.metadata["agentName"], "w");
+}
+
+/// A request received earlier but committed later does not turn an
+/// entity's `updatedAt` back.
+pub async fn updated_at_never_moves_back(store: &dyn Store) {
+    let item = |event: &str| {
+        accepted(
+            EntityKind::Conversation,
+            json!({"externalConversationId": "c1", "eventId": event}),
+        )
+    };
+    ingest(store, batch("t1", 10, vec![item("late")])).await;
+    ingest(store, batch("t1", 5, vec![item("early")])).await;
+    let view = store
+        .get_entity(
+            &tenant("t1"),
+            EntityKind::Conversation,
+            &EntityId::new("c1"),
+        )
+        .await
+        .expect("entity");
+    assert_eq!(view.first_seen_at, at(10));
+    assert_eq!(view.updated_at, at(10));
+    assert_eq!(view.history.len(), 2);
 }
 
 /// DESIGN.md §3.5: the same eventId with the same content stores nothing

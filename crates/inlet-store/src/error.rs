@@ -2,7 +2,7 @@
 
 /// Why a store operation failed. Each backend maps its driver's errors into
 /// these in one function.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The thing asked for does not exist (for the caller's tenant).
     #[error("not found")]

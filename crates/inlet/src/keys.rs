@@ -8,6 +8,7 @@ use inlet_domain::{ApiId, Clock, Role, SystemClock, TenantId};
 use inlet_server::issue_key;
 use inlet_store::{Credential, Store, StoreError};
 use inlet_store_sqlite::SqliteStore;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::StoreArgs;
@@ -74,7 +75,7 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
             let key = &issued.credential;
             let printed = json!({
                 "apiId": key.api_id,
-                "apiSecret": issued.secret,
+                "apiSecret": issued.secret.expose_secret(),
                 "tenant": key.tenant,
                 "roles": key.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
                 "expiresAt": key.expires_at,
@@ -88,7 +89,8 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
                 // Both values are alphanumeric or `_`: safe unquoted in a shell.
                 KeyOutput::Env => println!(
                     "export INLET_API_ID={}\nexport INLET_API_SECRET={}",
-                    key.api_id, issued.secret
+                    key.api_id,
+                    issued.secret.expose_secret()
                 ),
             }
         }

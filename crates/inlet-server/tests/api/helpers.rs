@@ -97,7 +97,7 @@ impl TestApp {
         );
         let key = Key {
             api_id: issued.credential.api_id.to_string(),
-            secret: issued.secret.clone(),
+            secret: secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned(),
         };
         self.store
             .insert_credential(issued.credential)
