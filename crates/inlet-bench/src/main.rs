@@ -76,6 +76,9 @@ async fn main() -> anyhow::Result<()> {
     let single = load::singles(&server, args.single_clients, args.singles, cap).await?;
     let peak_rss_kib = server.peak_rss_kib();
     drop(server);
+    let wal_bytes = std::fs::metadata(dir.path().join("http").join("inlet.db-wal"))
+        .map(|meta| meta.len())
+        .ok();
 
     let raw =
         raw::store_limit(&dir.path().join("raw"), args.batches, args.batch_items, cap).await?;
@@ -84,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
         single,
         raw,
         peak_rss_kib,
+        wal_bytes,
         batch_items: args.batch_items,
     };
     if args.json {

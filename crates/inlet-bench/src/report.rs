@@ -12,6 +12,8 @@ pub(crate) struct Report {
     pub(crate) single: Phase,
     pub(crate) raw: Raw,
     pub(crate) peak_rss_kib: Option<u64>,
+    /// The server's WAL file after the run: bounded if checkpoints keep up.
+    pub(crate) wal_bytes: Option<u64>,
     pub(crate) batch_items: usize,
 }
 
@@ -78,6 +80,7 @@ impl Report {
             "rawItemsPerSecond": self.raw.items_per_second(),
             "batchShareOfRaw": self.share_of_raw(),
             "peakRssKiB": self.peak_rss_kib,
+            "walBytes": self.wal_bytes,
         })
     }
 }
