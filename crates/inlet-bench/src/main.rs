@@ -14,6 +14,10 @@ mod report;
 mod server;
 
 use std::path::PathBuf;
+
+// The same allocator as the server, so the raw limit is measured alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Duration;
 
 use anyhow::Context;

@@ -1,5 +1,7 @@
 //! Free-form `{name, value}` attributes, the seeds' extension point.
 
+use std::borrow::Cow;
+
 use crate::Json;
 
 /// One named attribute of an item.
@@ -90,7 +92,7 @@ impl Attribute {
     fn string(
         at: &str,
         key: &str,
-        keys: &[(String, Json)],
+        keys: &[(Cow<'_, str>, Json<'_>)],
         max: usize,
         problems: &mut Vec<String>,
     ) -> Option<String> {
@@ -107,7 +109,7 @@ impl Attribute {
                     ));
                     return None;
                 }
-                Some(text.clone())
+                Some(text.to_string())
             }
             Some(other) => {
                 problems.push(format!(

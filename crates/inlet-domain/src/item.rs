@@ -3,6 +3,8 @@
 //! The decision a reader needs: an item reports *every* problem it has
 //! (DESIGN.md §3.2), so checks append to a list instead of returning early.
 
+use std::borrow::Cow;
+
 use email_address::EmailAddress;
 
 use crate::field::{Charset, FieldRule, FieldSpec};
@@ -122,7 +124,7 @@ struct Parser {
 }
 
 impl Parser {
-    fn check_required(&mut self, specs: &[FieldSpec], entries: &[(String, Json)]) {
+    fn check_required(&mut self, specs: &[FieldSpec], entries: &[(Cow<'_, str>, Json<'_>)]) {
         for spec in specs.iter().filter(|spec| spec.required) {
             match entries.iter().find(|(key, _)| key == spec.name) {
                 None => self.problems.push(format!("{} is required", spec.name)),

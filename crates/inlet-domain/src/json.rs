@@ -3,7 +3,11 @@
 //! `serde_json::Value` keeps the last of two equal keys and forgets the first,
 //! which would resolve ambiguous data silently. DESIGN.md §3b says an item with
 //! a duplicate key fails instead, so items are parsed into [`Json`] first.
+//!
+//! Keys and strings borrow from the request text where they contain no
+//! escapes: validating a batch allocates per item, not per field.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 /// A parsed JSON value whose objects keep every key in the order sent.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub enum Json<'a> {
     /// `null`
     Null,
     /// `true` or `false`
@@ -19,11 +23,11 @@ pub enum Json {
     /// Any number, exactly as serde_json read it.
     Number(serde_json::Number),
     /// A string.
-    String(String),
+    String(Cow<'a, str>),
     /// An array.
-    Array(Vec<Json>),
+    Array(Vec<Json<'a>>),
     /// An object: every key in order, duplicates included.
-    Object(Vec<(String, Json)>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
 /// The text was not one JSON value.
@@ -38,9 +42,9 @@ impl fmt::Display for JsonError {
 
 impl std::error::Error for JsonError {}
 
-impl Json {
+impl<'a> Json<'a> {
     /// Parses one JSON text. Nesting deeper than serde_json's limit (128) is an error.
-    pub fn parse(text: &str) -> Result<Self, JsonError> {
+    pub fn parse(text: &'a str) -> Result<Self, JsonError> {
         serde_json::from_str(text).map_err(|err| JsonError(err.to_string()))
     }
 
@@ -67,7 +71,7 @@ impl Json {
             Self::Object(entries) => {
                 for (i, (key, _)) in entries.iter().enumerate() {
                     if entries[..i].iter().any(|(seen, _)| seen == key) {
-                        return Some(key.clone());
+                        return Some(key.to_string());
                     }
                 }
                 entries.iter().find_map(|(key, value)| {
@@ -87,12 +91,12 @@ impl Json {
             Self::Null => serde_json::Value::Null,
             Self::Bool(b) => serde_json::Value::Bool(*b),
             Self::Number(n) => serde_json::Value::Number(n.clone()),
-            Self::String(s) => serde_json::Value::String(s.clone()),
+            Self::String(s) => serde_json::Value::String(s.to_string()),
             Self::Array(items) => items.iter().map(Self::to_value).collect(),
             Self::Object(entries) => serde_json::Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_value()))
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
                     .collect(),
             ),
         }
@@ -126,7 +130,7 @@ impl Json {
                 items.iter().for_each(|item| item.hash_into(hasher));
             }
             Self::Object(entries) => {
-                let mut sorted: Vec<&(String, Json)> = entries.iter().collect();
+                let mut sorted: Vec<&(Cow<'a, str>, Json<'a>)> = entries.iter().collect();
                 sorted.sort_by(|a, b| a.0.cmp(&b.0));
                 hasher.update(b"{");
                 hasher.update((sorted.len() as u64).to_le_bytes());
@@ -152,7 +156,7 @@ fn dotted(path: &str) -> String {
     }
 }
 
-impl<'de> Deserialize<'de> for Json {
+impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
     }
@@ -161,47 +165,51 @@ impl<'de> Deserialize<'de> for Json {
 struct JsonVisitor;
 
 impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
         Ok(Json::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
         Ok(Json::Number(v.into()))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
         Ok(Json::Number(v.into()))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
         serde_json::Number::from_f64(v)
             .map(Json::Number)
             .ok_or_else(|| E::custom("number out of range"))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
-        Ok(Json::String(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(v)))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Json, E> {
-        Ok(Json::String(v))
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v.to_owned())))
     }
 
-    fn visit_unit<E>(self) -> Result<Json, E> {
+    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Json, E> {
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(item) = seq.next_element()? {
             items.push(item);
@@ -209,12 +217,38 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some((key, value)) = map.next_entry::<String, Json>()? {
+        while let Some((Key(key), value)) = map.next_entry::<Key<'de>, Json<'de>>()? {
             entries.push((key, value));
         }
         Ok(Json::Object(entries))
+    }
+}
+
+/// An object key, borrowed when it has no escapes. (serde's own `Cow<str>`
+/// always allocates.)
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -252,6 +286,18 @@ mod tests {
         assert_eq!(a.content_hash("k"), b.content_hash("k"));
         assert_ne!(a.content_hash("k"), c.content_hash("k"));
         assert_ne!(a.content_hash("k"), a.content_hash("other"));
+    }
+
+    #[test]
+    fn strings_without_escapes_borrow_from_the_text() {
+        let json = Json::parse(r#"{"plain":"abc","esc\u0061ped":"x\ny"}"#).unwrap();
+        let Json::Object(entries) = json else {
+            panic!("not an object")
+        };
+        assert!(matches!(entries[0].0, Cow::Borrowed("plain")));
+        assert!(matches!(&entries[0].1, Json::String(Cow::Borrowed("abc"))));
+        assert_eq!(entries[1].0, "escaped");
+        assert!(matches!(&entries[1].1, Json::String(Cow::Owned(text)) if text == "x\ny"));
     }
 
     #[test]

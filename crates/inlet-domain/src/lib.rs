@@ -24,5 +24,5 @@ pub use id::{ApiId, EntityId, EventId, IdError, TenantId};
 pub use item::{FieldChange, FieldValue, ItemError, NewItem, conflict_message, parse_item};
 pub use json::{Json, JsonError};
 pub use kind::EntityKind;
-pub use merge::merge_into;
+pub use merge::{merge_into, new_profile_json};
 pub use role::{Role, RoleError};

@@ -11,39 +11,40 @@ use inlet_domain::{
     parse_item,
 };
 use proptest::prelude::*;
+use std::borrow::Cow;
 
 // ---------------------------------------------------------------------------
 // helpers
 
 const PREFIX: &str = "FAIL_BAD_PARAMS: ERROR: ";
 
-fn parse(text: &str) -> Json {
+fn parse(text: &str) -> Json<'_> {
     Json::parse(text).unwrap_or_else(|err| panic!("test JSON {text:?} does not parse: {err}"))
 }
 
-fn string(text: impl Into<String>) -> Json {
-    Json::String(text.into())
+fn string(text: impl Into<String>) -> Json<'static> {
+    Json::String(Cow::Owned(text.into()))
 }
 
-fn int(n: i64) -> Json {
+fn int(n: i64) -> Json<'static> {
     Json::Number(n.into())
 }
 
-fn array(items: impl IntoIterator<Item = Json>) -> Json {
+fn array(items: impl IntoIterator<Item = Json<'static>>) -> Json<'static> {
     Json::Array(items.into_iter().collect())
 }
 
-fn object(entries: &[(&str, Json)]) -> Json {
+fn object(entries: &[(&str, Json<'static>)]) -> Json<'static> {
     Json::Object(
         entries
             .iter()
-            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .map(|(key, value)| (Cow::Owned((*key).to_owned()), value.clone()))
             .collect(),
     )
 }
 
 /// The smallest valid item of `kind`: its required fields only.
-fn minimal(kind: EntityKind) -> Vec<(String, Json)> {
+fn minimal(kind: EntityKind) -> Vec<(Cow<'static, str>, Json<'static>)> {
     let pairs: &[(&str, &str)] = match kind {
         EntityKind::Conversation => &[("externalConversationId", "conv-1")],
         EntityKind::Customer => &[
@@ -54,22 +55,22 @@ fn minimal(kind: EntityKind) -> Vec<(String, Json)> {
     };
     pairs
         .iter()
-        .map(|(key, value)| ((*key).to_owned(), string(*value)))
+        .map(|(key, value)| (Cow::Owned((*key).to_owned()), string(*value)))
         .collect()
 }
 
 /// The minimal item of `kind` with `name` set to `value` (replacing a
 /// required field in place, appending any other).
-fn item_with(kind: EntityKind, name: &str, value: Json) -> Json {
+fn item_with(kind: EntityKind, name: &str, value: Json<'static>) -> Json<'static> {
     let mut entries = minimal(kind);
     match entries.iter_mut().find(|(key, _)| key == name) {
         Some(entry) => entry.1 = value,
-        None => entries.push((name.to_owned(), value)),
+        None => entries.push((Cow::Owned(name.to_owned()), value)),
     }
     Json::Object(entries)
 }
 
-fn item_without(kind: EntityKind, name: &str) -> Json {
+fn item_without(kind: EntityKind, name: &str) -> Json<'static> {
     let mut entries = minimal(kind);
     entries.retain(|(key, _)| key != name);
     Json::Object(entries)
@@ -205,23 +206,23 @@ fn timestamp_with_fraction(digits: usize) -> String {
     }
 }
 
-fn attribute(name: &str, value: &str) -> Json {
+fn attribute(name: &str, value: &str) -> Json<'static> {
     object(&[("name", string(name)), ("value", string(value))])
 }
 
-fn attributes(count: usize) -> Json {
+fn attributes(count: usize) -> Json<'static> {
     array((0..count).map(|i| attribute(&format!("attr{i}"), &format!("value{i}"))))
 }
 
 /// A string nested in `depth` arrays: `[[["x"]]]`.
-fn nested_array(depth: usize) -> Json {
+fn nested_array(depth: usize) -> Json<'static> {
     (0..depth).fold(string("x"), |inner, _| array([inner]))
 }
 
 /// Values at a field's boundary: the last accepted ones and the first refused ones.
 struct Boundary {
-    pass: Vec<Json>,
-    fail: Vec<Json>,
+    pass: Vec<Json<'static>>,
+    fail: Vec<Json<'static>>,
 }
 
 /// The boundary of every rule. The match has no catch-all arm: a new rule
@@ -295,7 +296,7 @@ fn boundary(spec: &FieldSpec) -> Boundary {
 }
 
 /// Values of the wrong JSON type for `rule`.
-fn wrong_types(rule: FieldRule) -> Vec<Json> {
+fn wrong_types(rule: FieldRule) -> Vec<Json<'static>> {
     let nested = nested_array(100);
     let some_object = object(&[("a", string("b"))]);
     match rule {
@@ -1742,7 +1743,7 @@ fn a_duplicate_id_field_fails_the_item() {
     for kind in EntityKind::ALL {
         let id = kind.id_field();
         let mut entries = minimal(kind);
-        entries.push((id.to_owned(), string("other")));
+        entries.push((id.to_owned().into(), string("other")));
         let message = refused_message(kind, &Json::Object(entries));
         assert!(
             message.contains(&format!("duplicate key {id}")),
@@ -1767,7 +1768,7 @@ fn a_duplicate_key_inside_an_attribute_fails_naming_its_path() {
         let id = kind.id_field();
         let mut entries = minimal(kind);
         entries.push((
-            "attributes".to_owned(),
+            "attributes".into(),
             parse(r#"[{"name":"a","value":"1"},{"name":"b","name":"c","value":"2"}]"#),
         ));
         let message = refused_message(kind, &Json::Object(entries));
@@ -2109,7 +2110,7 @@ fn the_seed_misspelled_item_is_valid_apart_from_its_missing_id() {
     let Json::Object(mut entries) = parse(SEED_000_MISSPELLED_ITEM) else {
         panic!("not an object");
     };
-    entries[0].0 = "externalConversationId".to_owned();
+    entries[0].0 = "externalConversationId".into();
     let item = accept(kind, &Json::Object(entries));
     assert_eq!(item.entity_id.as_str(), "issue1390");
     assert_eq!(
@@ -2269,14 +2270,14 @@ fn arb_serde_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 /// Json with duplicate keys allowed and keys mostly from the real field names.
-fn arb_json() -> impl Strategy<Value = Json> {
+fn arb_json() -> impl Strategy<Value = Json<'static>> {
     let leaf = prop_oneof![
         Just(Json::Null),
         any::<bool>().prop_map(Json::Bool),
         any::<i64>().prop_map(|n| Json::Number(n.into())),
         any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)),
-        ".{0,300}".prop_map(Json::String),
-        "[a-zA-Z0-9_.@()+-]{1,40}".prop_map(Json::String),
+        ".{0,300}".prop_map(|text| Json::String(Cow::Owned(text))),
+        "[a-zA-Z0-9_.@()+-]{1,40}".prop_map(|text| Json::String(Cow::Owned(text))),
         prop::sample::select(vec![
             "TABLET",
             "IOS",
@@ -2284,18 +2285,23 @@ fn arb_json() -> impl Strategy<Value = Json> {
             "2022-07-08T11:15:53.237517000Z",
             "jdoe@example.com",
         ])
-        .prop_map(|s| Json::String(s.to_owned())),
+        .prop_map(|s| Json::String(Cow::Owned(s.to_owned()))),
     ];
     leaf.prop_recursive(5, 96, 12, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..12).prop_map(Json::Array),
-            prop::collection::vec((arb_key(), inner), 0..12).prop_map(Json::Object),
+            prop::collection::vec((arb_key(), inner), 0..12).prop_map(|entries| Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), v))
+                    .collect()
+            )),
         ]
     })
 }
 
 /// An object item: the kind's required fields (usually), then random entries.
-fn arb_item() -> impl Strategy<Value = (EntityKind, Json)> {
+fn arb_item() -> impl Strategy<Value = (EntityKind, Json<'static>)> {
     (
         prop::sample::select(EntityKind::ALL.to_vec()),
         any::<bool>(),
@@ -2307,7 +2313,7 @@ fn arb_item() -> impl Strategy<Value = (EntityKind, Json)> {
             } else {
                 Vec::new()
             };
-            entries.extend(extra);
+            entries.extend(extra.into_iter().map(|(k, v)| (Cow::Owned(k), v)));
             (kind, Json::Object(entries))
         })
 }
@@ -2388,7 +2394,8 @@ proptest! {
 
     #[test]
     fn parse_item_never_panics_on_arbitrary_json_text(value in arb_serde_value()) {
-        let json = parse(&value.to_string());
+        let text = value.to_string();
+        let json = parse(&text);
         for kind in EntityKind::ALL {
             check_outcome(kind, &json)?;
         }

@@ -52,7 +52,7 @@ pub(crate) fn split_batch(text: &str) -> Result<Vec<&RawValue>, ApiError> {
 }
 
 /// Parses the body of a single-item endpoint: one JSON object.
-pub(crate) fn parse_single(text: &str) -> Result<Json, ApiError> {
+pub(crate) fn parse_single(text: &str) -> Result<Json<'_>, ApiError> {
     expect_object(text)?;
     Json::parse(text)
         .map_err(|err| ApiError::bad_request(format!("request body is not valid JSON: {err}")))

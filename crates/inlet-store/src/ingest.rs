@@ -1,6 +1,6 @@
 //! What one request asks the store to write, and what became of each item.
 
-use inlet_domain::{ApiId, EntityKind, EventId, NewItem, TenantId, Timestamp, merge_into};
+use inlet_domain::{ApiId, EntityKind, EventId, NewItem, TenantId, Timestamp, new_profile_json};
 
 /// Everything one request writes, committed together: accepted items and
 /// rejected ones (quarantine) alike.
@@ -44,13 +44,11 @@ impl AcceptedItem {
     /// entity seen for the first time, so that the store's single writer
     /// does not spend its time on JSON for the common case of a new entity.
     pub fn new(event_id: EventId, item: NewItem, raw: String) -> Self {
-        let mut profile = serde_json::Map::new();
-        merge_into(&mut profile, &item.changes);
         Self {
+            new_profile: new_profile_json(&item.changes),
             event_id,
             item,
             raw,
-            new_profile: serde_json::Value::Object(profile).to_string(),
         }
     }
 
