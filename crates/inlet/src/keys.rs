@@ -11,7 +11,7 @@ use inlet_store_sqlite::SqliteStore;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use crate::StoreArgs;
+use crate::config::StoreArgs;
 
 /// Days a key lives unless `--expires-in-days` says otherwise (DESIGN.md §5).
 const DEFAULT_EXPIRES_IN_DAYS: u32 = 365;
@@ -131,8 +131,9 @@ fn parse_roles(names: &[String]) -> anyhow::Result<Vec<Role>> {
 }
 
 fn open(args: &StoreArgs) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&args.data_dir)
-        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))
+    let data_dir = args.data_dir()?;
+    SqliteStore::open(&data_dir)
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))
 }
 
 fn describe(credential: &Credential, now: inlet_domain::Timestamp) -> serde_json::Value {

@@ -8,12 +8,11 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod config;
 mod keys;
 mod serve;
 
-use std::path::PathBuf;
-
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 /// inlet: metadata ingestion for contact centers (ASAPP-compatible API).
 #[derive(Debug, Parser)]
@@ -30,23 +29,9 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-}
-
-/// Where the embedded store lives; shared by every command that opens it.
-#[derive(Debug, Clone, clap::Args)]
-struct StoreArgs {
-    /// Directory of the embedded SQLite store.
-    #[arg(long, env = "INLET_DATA_DIR", default_value = "./inlet-data")]
-    data_dir: PathBuf,
-}
-
-/// How log lines are written (to stderr).
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    /// Readable lines for a terminal.
-    Human,
-    /// One JSON object per line, for log collectors.
-    Json,
+    /// Print the configuration in effect, or an example file.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +50,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Keys(command) => keys::run(command).await,
+            Command::Config(command) => config::run(command),
         }
     });
     match result {

@@ -11,28 +11,35 @@ use inlet_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use crate::{LogFormat, StoreArgs};
+use crate::config::{ConfigArgs, LogFormat};
 
 /// Options of `inlet serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "INLET_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: String,
     #[command(flatten)]
-    store: StoreArgs,
-    /// Log format on stderr.
-    #[arg(long, value_enum, default_value = "human")]
-    log_format: LogFormat,
+    config: ConfigArgs,
 }
 
+/// The variable that will select the PostgreSQL store (DESIGN.md §4).
+const DATABASE_URL_VARIABLE: &str = "INLET_DATABASE_URL";
+
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
-    let store = SqliteStore::open(&args.store.data_dir)
-        .with_context(|| format!("cannot open the store in {}", args.store.data_dir.display()))?;
-    let listener = TcpListener::bind(&args.listen)
+    // Writing to the embedded store when PostgreSQL was asked for would put
+    // data where the operator will not look for it.
+    if std::env::var_os(DATABASE_URL_VARIABLE).is_some_and(|url| !url.is_empty()) {
+        anyhow::bail!(
+            "{DATABASE_URL_VARIABLE} is set, but this inlet supports only its embedded store \
+             so far; unset it to serve from --data-dir"
+        );
+    }
+    let config = args.config.load()?;
+    init_logging(config.log_format);
+    let limits = &config.limits;
+    let store = SqliteStore::open_with_queue(&config.data_dir, limits.write_queue_items)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let listener = TcpListener::bind(&config.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener
         .local_addr()
         .context("cannot read the bound address")?;
@@ -40,9 +47,21 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{address}").context("cannot write to stdout")?;
     stdout.flush().context("cannot write to stdout")?;
-    tracing::info!(%address, data_dir = %args.store.data_dir.display(), "inlet serving");
+    tracing::info!(
+        %address,
+        data_dir = %config.data_dir.display(),
+        max_body_bytes = limits.max_body_bytes,
+        write_queue_items = limits.write_queue_items,
+        "inlet serving"
+    );
 
-    let state = AppState::new(Arc::new(store), Arc::new(SystemClock), Limits::default());
+    // The update keeps this compiling while `Limits` grows (DESIGN.md §6).
+    #[allow(clippy::needless_update, reason = "Limits gains fields over time")]
+    let server_limits = Limits {
+        max_body_bytes: limits.max_body_bytes,
+        ..Limits::default()
+    };
+    let state = AppState::new(Arc::new(store), Arc::new(SystemClock), server_limits);
     inlet_server::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;

@@ -1,0 +1,233 @@
+//! The configuration of `inlet serve`: its keys, their defaults and the
+//! values they may take.
+//!
+//! Values come in layers, each overriding the one before: these defaults, an
+//! optional TOML file (`--config FILE` or `INLET_CONFIG`), `INLET_*`
+//! environment variables, then command-line flags ([`layer`]). A key exists
+//! only when the code uses it: [`key::KEYS`] lists them, and tests hold this
+//! struct, that list and the committed `inlet.example.toml` together.
+
+mod command;
+mod env;
+mod flags;
+mod key;
+mod layer;
+mod render;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::de::{self, Deserializer, Unexpected, Visitor};
+use serde::{Deserialize, Serialize};
+
+pub(crate) use command::{ConfigCommand, run};
+pub(crate) use flags::{ConfigArgs, StoreArgs};
+
+/// Default `listen`: loopback only, so a first run exposes nothing.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Default `data_dir`, relative to the working directory.
+const DEFAULT_DATA_DIR: &str = "./inlet-data";
+
+/// Smallest `limits.max_body_bytes`. One small item needs a few hundred
+/// bytes, so anything under 1 KiB is a typo that would refuse every request.
+const MIN_MAX_BODY_BYTES: usize = 1024;
+
+/// Smallest `limits.write_queue_items`: with no room, every write would fail.
+const MIN_WRITE_QUEUE_ITEMS: usize = 1;
+
+/// The effective configuration, as `inlet config print` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Address to serve on, `HOST:PORT`; port 0 picks a free port.
+    pub(crate) listen: String,
+    /// Directory of the embedded SQLite store.
+    pub(crate) data_dir: PathBuf,
+    /// How log lines on stderr are written.
+    pub(crate) log_format: LogFormat,
+    /// The `[limits]` section.
+    pub(crate) limits: LimitsConfig,
+}
+
+/// `[limits]`: bounds on requests and on the store's write queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LimitsConfig {
+    /// Largest request body in bytes; larger answers 413 `413-01`.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) max_body_bytes: usize,
+    /// Items that may wait for the store's writer; past that, writes answer 503.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) write_queue_items: usize,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Readable lines for a terminal.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.to_owned(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            log_format: LogFormat::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: inlet_server::DEFAULT_MAX_BODY_BYTES,
+            write_queue_items: inlet_store_sqlite::DEFAULT_QUEUE_ITEMS,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the values that parse but make no sense, naming the first such
+    /// key and the form it expects.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !is_host_and_port(&self.listen) {
+            return Err(format!(
+                "listen must be HOST:PORT, e.g. {DEFAULT_LISTEN}; got {:?}",
+                self.listen
+            ));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err("data_dir must be a directory path; got \"\"".to_owned());
+        }
+        if self.limits.max_body_bytes < MIN_MAX_BODY_BYTES {
+            return Err(format!(
+                "limits.max_body_bytes must be a whole number of bytes, at least \
+                 {MIN_MAX_BODY_BYTES}; got {}",
+                self.limits.max_body_bytes
+            ));
+        }
+        if self.limits.write_queue_items < MIN_WRITE_QUEUE_ITEMS {
+            return Err(format!(
+                "limits.write_queue_items must be a whole number, at least \
+                 {MIN_WRITE_QUEUE_ITEMS}; got {}",
+                self.limits.write_queue_items
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `HOST:PORT` with a port that fits 16 bits; the host is resolved at bind.
+fn is_host_and_port(text: &str) -> bool {
+    text.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+}
+
+/// Deserializes a count, so that a wrong value says "expected a whole
+/// number" rather than "expected usize".
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    struct WholeNumber;
+
+    impl Visitor<'_> for WholeNumber {
+        type Value = usize;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("a whole number")
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<usize, E> {
+            usize::try_from(value).map_err(|_| E::invalid_value(Unexpected::Signed(value), &self))
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<usize, E> {
+            usize::try_from(value).map_err(|_| E::invalid_value(Unexpected::Unsigned(value), &self))
+        }
+    }
+
+    deserializer.deserialize_u64(WholeNumber)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_design() {
+        let config = Config::default();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./inlet-data"));
+        assert_eq!(config.log_format, LogFormat::Human);
+        // DESIGN.md §6: request body 8 MiB.
+        assert_eq!(config.limits.max_body_bytes, 8 * 1024 * 1024);
+        assert_eq!(
+            config.limits.write_queue_items,
+            inlet_store_sqlite::DEFAULT_QUEUE_ITEMS
+        );
+    }
+
+    #[test]
+    fn a_body_limit_under_1_kib_is_refused_with_the_key_and_the_form() {
+        let mut config = Config::default();
+        config.limits.max_body_bytes = 1023;
+        let message = config.validate().expect_err("too small");
+        assert_eq!(
+            message,
+            "limits.max_body_bytes must be a whole number of bytes, at least 1024; got 1023"
+        );
+        config.limits.max_body_bytes = 1024;
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_empty_write_queue_is_refused() {
+        let mut config = Config::default();
+        config.limits.write_queue_items = 0;
+        let message = config.validate().expect_err("empty queue");
+        assert!(
+            message.starts_with("limits.write_queue_items must be"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn listen_must_be_host_and_port() {
+        for bad in [
+            "8080",
+            ":8080",
+            "localhost",
+            "localhost:http",
+            "127.0.0.1:65536",
+        ] {
+            let config = Config {
+                listen: bad.to_owned(),
+                ..Config::default()
+            };
+            let message = config.validate().expect_err(bad);
+            assert!(message.starts_with("listen must be HOST:PORT"), "{message}");
+        }
+        for good in ["localhost:0", "0.0.0.0:80", "[::1]:8080"] {
+            let config = Config {
+                listen: good.to_owned(),
+                ..Config::default()
+            };
+            assert_eq!(config.validate(), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn an_empty_data_dir_is_refused() {
+        let config = Config {
+            data_dir: PathBuf::new(),
+            ..Config::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}

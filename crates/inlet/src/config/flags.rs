@@ -1,0 +1,90 @@
+//! The command-line layer, the top one: `--config FILE` says where the file
+//! layer comes from; `--listen`, `--data-dir` and `--log-format` override
+//! everything below them.
+//!
+//! The decision: flags have no clap defaults and no clap `env`, or they
+//! would always be "given" and hide the file and the environment; the
+//! defaults live in [`Config::default`] and the variables in the environment
+//! layer; `INLET_CONFIG` is read beside them ([`layer`](super::layer)).
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+
+use super::{Config, LogFormat, layer};
+
+/// The configuration flags of `inlet serve` and `inlet config print`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ConfigArgs {
+    /// TOML configuration file; `inlet config example` prints one with every
+    /// key [env: INLET_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Address to listen on, HOST:PORT; port 0 picks a free port
+    /// [default: 127.0.0.1:8080] [env: INLET_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Directory of the embedded SQLite store
+    /// [default: ./inlet-data] [env: INLET_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Log format on stderr [default: human] [env: INLET_LOG_FORMAT]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub(crate) log_format: Option<LogFormat>,
+}
+
+impl ConfigArgs {
+    /// The effective configuration: defaults, the file, this process's
+    /// environment, then these flags.
+    pub(crate) fn load(&self) -> anyhow::Result<Config> {
+        layer::load(self, std::env::vars_os())
+    }
+
+    /// Applies the flags given, each checked as it is applied.
+    pub(crate) fn apply(&self, config: &mut Config) -> anyhow::Result<()> {
+        let checked = |config: &Config, flag: &str| {
+            config
+                .validate()
+                .map_err(|problem| anyhow!("{flag}: {problem}"))
+        };
+        if let Some(listen) = &self.listen {
+            config.listen.clone_from(listen);
+            checked(config, "--listen")?;
+        }
+        if let Some(data_dir) = &self.data_dir {
+            config.data_dir.clone_from(data_dir);
+            checked(config, "--data-dir")?;
+        }
+        if let Some(log_format) = self.log_format {
+            config.log_format = log_format;
+        }
+        Ok(())
+    }
+}
+
+/// Where the embedded store lives, for the commands that open it without
+/// serving (`inlet keys`): the same layers as `inlet serve`, so a
+/// `data_dir` in the config file or `INLET_DATA_DIR` reaches them too.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StoreArgs {
+    /// TOML configuration file; only its `data_dir` is used here
+    /// [env: INLET_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded SQLite store
+    /// [default: ./inlet-data] [env: INLET_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// The effective `data_dir`.
+    pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        let args = ConfigArgs {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            ..ConfigArgs::default()
+        };
+        Ok(args.load()?.data_dir)
+    }
+}

@@ -1,0 +1,245 @@
+//! The catalogue of configuration keys: where each lives in the file, the
+//! environment variable that sets it, one line saying what it does, and how
+//! to set it from text.
+//!
+//! The environment layer, `inlet config print` and `inlet config example` all
+//! walk [`KEYS`]; a test checks that it names every field of [`Config`] and
+//! nothing else, so a key cannot be added without its variable and its line
+//! in the example, and no listed key can be one that does nothing.
+
+use std::path::PathBuf;
+
+use super::{Config, LogFormat};
+
+/// One configuration key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key {
+    /// The file's `[section]`, or `None` for a top-level key.
+    pub(crate) section: Option<&'static str>,
+    /// The name within its section, as written in the file.
+    pub(crate) name: &'static str,
+    /// One line for `inlet config example`.
+    pub(crate) help: &'static str,
+    /// Whether `inlet config print` must hide the value (and errors must not
+    /// echo it). No key is secret yet; a future one (a database password)
+    /// sets this.
+    pub(crate) secret: bool,
+    /// Parses `text` into the key's field; on failure, the form expected.
+    pub(crate) setter: fn(&mut Config, &str) -> Result<(), &'static str>,
+}
+
+/// Every key, top-level ones first, then each section's together.
+pub(crate) const KEYS: &[Key] = &[
+    Key {
+        section: None,
+        name: "listen",
+        help: "Address to serve on, HOST:PORT; port 0 picks a free port.",
+        secret: false,
+        setter: |config, text| {
+            config.listen = text.to_owned();
+            Ok(())
+        },
+    },
+    Key {
+        section: None,
+        name: "data_dir",
+        help: "Directory of the embedded store (inlet.db); relative to the working directory.",
+        secret: false,
+        setter: |config, text| {
+            config.data_dir = PathBuf::from(text);
+            Ok(())
+        },
+    },
+    Key {
+        section: None,
+        name: "log_format",
+        help: "Log lines on stderr: \"human\" or \"json\" (one object per line).",
+        secret: false,
+        setter: |config, text| {
+            config.log_format = match text {
+                "human" => LogFormat::Human,
+                "json" => LogFormat::Json,
+                _ => return Err("human or json"),
+            };
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "max_body_bytes",
+        help: "Largest request body in bytes (8 MiB); larger answers 413 413-01. At least 1024.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.max_body_bytes = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "write_queue_items",
+        help: "Items that may wait for the store's writer; past that, writes answer 503. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.write_queue_items = whole_number(text)?;
+            Ok(())
+        },
+    },
+];
+
+impl Key {
+    /// `section.name`, or `name` for a top-level key: `limits.max_body_bytes`.
+    pub(crate) fn path(&self) -> String {
+        match self.section {
+            Some(section) => format!("{section}.{}", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+
+    /// `INLET_SECTION__NAME`, or `INLET_NAME` for a top-level key:
+    /// `INLET_LIMITS__MAX_BODY_BYTES`, `INLET_LISTEN`.
+    pub(crate) fn env_var(&self) -> String {
+        format!("INLET_{}", self.path().replace('.', "__").to_uppercase())
+    }
+
+    /// Sets the key in `config` from `text`; on failure, the form expected.
+    pub(crate) fn set(&self, config: &mut Config, text: &str) -> Result<(), &'static str> {
+        (self.setter)(config, text)
+    }
+}
+
+/// Digits only: an environment variable has no TOML syntax to lean on.
+fn whole_number(text: &str) -> Result<usize, &'static str> {
+    text.parse().map_err(|_| "a whole number")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::config::LimitsConfig;
+
+    /// `section.name` of every leaf of the serialized defaults.
+    fn field_paths() -> BTreeSet<String> {
+        let table = toml::Table::try_from(Config::default()).expect("defaults serialize");
+        let mut paths = BTreeSet::new();
+        for (name, value) in table {
+            match value {
+                toml::Value::Table(section) => {
+                    paths.extend(section.keys().map(|key| format!("{name}.{key}")));
+                }
+                _ => {
+                    paths.insert(name);
+                }
+            }
+        }
+        paths
+    }
+
+    /// How a value of the defaults is written in an environment variable.
+    fn text_of(value: &toml::Value) -> String {
+        match value {
+            toml::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_config_has_exactly_one_key() {
+        let keys: Vec<String> = KEYS.iter().map(Key::path).collect();
+        let unique: BTreeSet<String> = keys.iter().cloned().collect();
+        assert_eq!(unique.len(), keys.len(), "a key is listed twice");
+        assert_eq!(unique, field_paths());
+    }
+
+    #[test]
+    fn top_level_keys_come_first_and_each_section_is_together() {
+        let mut seen: Vec<Option<&str>> = Vec::new();
+        for key in KEYS {
+            if seen.last() != Some(&key.section) {
+                assert!(!seen.contains(&key.section), "{} is apart", key.path());
+                seen.push(key.section);
+            }
+        }
+        assert!(
+            seen.iter().skip(1).all(Option::is_some),
+            "top-level keys must come before any section, as TOML requires"
+        );
+    }
+
+    #[test]
+    fn every_key_set_from_its_default_text_gives_the_default() {
+        let table = toml::Table::try_from(Config::default()).expect("defaults serialize");
+        for key in KEYS {
+            let value = match key.section {
+                Some(section) => &table[section][key.name],
+                None => &table[key.name],
+            };
+            let mut config = Config::default();
+            key.set(&mut config, &text_of(value))
+                .unwrap_or_else(|form| panic!("{}: expected {form}", key.path()));
+            assert_eq!(config, Config::default(), "{}", key.path());
+        }
+    }
+
+    #[test]
+    fn every_key_changes_its_own_field() {
+        let changed = [
+            ("listen", "0.0.0.0:9000"),
+            ("data_dir", "/var/lib/inlet"),
+            ("log_format", "json"),
+            ("limits.max_body_bytes", "2048"),
+            ("limits.write_queue_items", "7"),
+        ];
+        assert_eq!(changed.len(), KEYS.len(), "cover every key");
+        let mut config = Config::default();
+        for (path, text) in changed {
+            let key = KEYS.iter().find(|key| key.path() == path).expect(path);
+            key.set(&mut config, text).expect(path);
+        }
+        let expected = Config {
+            listen: "0.0.0.0:9000".to_owned(),
+            data_dir: PathBuf::from("/var/lib/inlet"),
+            log_format: LogFormat::Json,
+            limits: LimitsConfig {
+                max_body_bytes: 2048,
+                write_queue_items: 7,
+            },
+        };
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn text_of_the_wrong_form_says_what_is_expected() {
+        let key = |path: &str| *KEYS.iter().find(|key| key.path() == path).expect(path);
+        let mut config = Config::default();
+        assert_eq!(
+            key("limits.max_body_bytes").set(&mut config, "8MiB"),
+            Err("a whole number")
+        );
+        assert_eq!(
+            key("limits.write_queue_items").set(&mut config, "-1"),
+            Err("a whole number")
+        );
+        assert_eq!(
+            key("log_format").set(&mut config, "xml"),
+            Err("human or json")
+        );
+        assert_eq!(config, Config::default());
+    }
+
+    #[test]
+    fn variables_are_named_inlet_section_then_key() {
+        let vars: Vec<String> = KEYS.iter().map(Key::env_var).collect();
+        assert_eq!(
+            vars,
+            [
+                "INLET_LISTEN",
+                "INLET_DATA_DIR",
+                "INLET_LOG_FORMAT",
+                "INLET_LIMITS__MAX_BODY_BYTES",
+                "INLET_LIMITS__WRITE_QUEUE_ITEMS",
+            ]
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The real `inlet` binary and its configuration: a limit from a config
+//! file reaches the server, the committed example is what `inlet config
+//! example` prints, and bad configuration stops it before it serves.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+
+/// The example file at the repository root.
+const COMMITTED_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../inlet.example.toml");
+
+/// `inlet ARGS` with none of the caller's `INLET_*` variables, so a
+/// developer's or CI's environment cannot change what the test sees.
+fn inlet<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(INLET);
+    command.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("INLET_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn output(command: &mut Command) -> Output {
+    command.output().expect("run inlet")
+}
+
+fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("inlet.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A running `inlet serve` and the base URL it announced.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(command: &mut Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start inlet serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("read first line");
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_a_small_body_limit_from_the_config_file_answers_413_to_a_larger_body() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "data_dir = {:?}\n[limits]\nmax_body_bytes = 2048\n",
+            data_dir.to_str().expect("utf-8 temp dir")
+        ),
+    );
+    // `keys` reads data_dir from the same file, so the key lands where the server looks.
+    let created = output(
+        inlet(["keys", "create", "--tenant", "acme", "--role", "ingest"])
+            .arg("--config")
+            .arg(&config),
+    );
+    assert!(created.status.success(), "{created:?}");
+    let key: Value = serde_json::from_slice(&created.stdout).expect("keys create prints JSON");
+    let server =
+        Server::start(inlet(["serve", "--listen", "127.0.0.1:0", "--config"]).arg(&config));
+
+    let http = reqwest::Client::new();
+    let send = |item: Value| {
+        http.post(format!(
+            "{}/metadata-ingestion/v1/single-convo-metadata",
+            server.url
+        ))
+        .header("asapp-api-id", key["apiId"].as_str().expect("apiId"))
+        .header(
+            "asapp-api-secret",
+            key["apiSecret"].as_str().expect("apiSecret"),
+        )
+        .json(&item)
+        .send()
+    };
+    let small = json!({"externalConversationId": "c-1", "lobId": "lob"});
+    assert_eq!(send(small).await.expect("send").status(), 200);
+
+    let large = json!({"externalConversationId": "c-2", "lobId": "x".repeat(4096)});
+    let response = send(large).await.expect("send");
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.expect("error body");
+    assert_eq!(body["error"]["code"], "413-01", "{body}");
+}
+
+#[test]
+fn the_committed_example_file_is_what_config_example_prints() {
+    let printed = output(&mut inlet(["config", "example"]));
+    assert!(printed.status.success(), "{printed:?}");
+    let committed = std::fs::read_to_string(COMMITTED_EXAMPLE).expect("read inlet.example.toml");
+    assert!(
+        String::from_utf8_lossy(&printed.stdout) == committed,
+        "inlet.example.toml is stale; regenerate it with \
+         `cargo run -q -- config example > inlet.example.toml`"
+    );
+}
+
+#[test]
+fn config_print_shows_the_file_under_the_environment_under_the_flags() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(
+        dir.path(),
+        "listen = \"127.0.0.1:1001\"\ndata_dir = \"/from/file\"\n\
+         [limits]\nmax_body_bytes = 4096\n",
+    );
+    let printed = output(
+        inlet(["config", "print", "--data-dir", "/from/flag"])
+            .env("INLET_CONFIG", &config)
+            .env("INLET_LISTEN", "127.0.0.1:1002")
+            .env("INLET_DATA_DIR", "/from/env")
+            .env("INLET_API_SECRET", "reserved-and-ignored"),
+    );
+    assert!(printed.status.success(), "{printed:?}");
+    assert_eq!(
+        String::from_utf8(printed.stdout).expect("utf-8"),
+        "listen = \"127.0.0.1:1002\"\n\
+         data_dir = \"/from/flag\"\n\
+         log_format = \"human\"\n\
+         \n\
+         [limits]\n\
+         max_body_bytes = 4096\n\
+         write_queue_items = 20000\n"
+    );
+}
+
+#[test]
+fn serve_refuses_an_unknown_key_in_the_config_file_naming_the_key_and_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), "[limits]\nmax_body_byte = 2048\n");
+    let refused = output(
+        inlet(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null()),
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains(&config.display().to_string()), "{stderr}");
+    assert!(stderr.contains("limits.max_body_byte"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_an_unknown_section_variable_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let refused = output(
+        inlet(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("INLET_LIMITS__MAX_BODY_BYTE", "2048"),
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("unknown configuration variable INLET_LIMITS__MAX_BODY_BYTE;"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_when_a_database_url_asks_for_a_store_it_does_not_have() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = output(
+        inlet(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("INLET_DATABASE_URL", "postgres://127.0.0.1/inlet"),
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("INLET_DATABASE_URL is set"), "{stderr}");
+    assert!(
+        !dir.path().join("inlet.db").exists(),
+        "nothing may be written to the embedded store"
+    );
+}
