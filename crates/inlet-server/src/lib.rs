@@ -13,6 +13,8 @@ mod error;
 mod health;
 mod ingest;
 mod key;
+mod metrics;
+mod openapi;
 mod read;
 
 use std::future::Future;
@@ -110,6 +112,8 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{V1}/events/{{event_id}}"), get(read::show_event))
         .route(&format!("{V1}/rejections"), get(read::list_rejections))
         .route("/v1/health", get(health::health_check))
+        .merge(openapi::routes())
+        .merge(metrics::routes())
         .fallback(|| async { ApiError::not_found("no such path") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(axum::middleware::from_fn(context::request_context))
