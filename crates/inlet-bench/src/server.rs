@@ -18,7 +18,19 @@ impl Server {
     pub(crate) async fn start(inlet: &Path, data_dir: &Path) -> anyhow::Result<Self> {
         let output = Command::new(inlet)
             .args([
-                "keys", "create", "--tenant", "bench", "--role", "ingest", "--role", "read",
+                "keys",
+                "create",
+                "--tenant",
+                "bench",
+                "--role",
+                "ingest",
+                "--role",
+                "read",
+                // Limits stay on but never trigger, as the scenario says.
+                "--rate-per-second",
+                "10000000",
+                "--burst",
+                "10000000",
             ])
             .arg("--data-dir")
             .arg(data_dir)

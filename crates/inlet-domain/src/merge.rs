@@ -167,7 +167,7 @@ mod tests {
                 let value = match (names[index], value) {
                     (_, None) => Value::Null,
                     ("companySegment", Some(v)) => json!([v, "x"]),
-                    ("attributes", Some(v)) => json!([{"name": v, "value": "1"}, {"name": "z", "value": v}]),
+                    ("attributes", Some(v)) => json!([{"name": format!("a-{v}"), "value": "1"}, {"name": "z", "value": v}]),
                     ("platform", Some(_)) => json!("WEB"),
                     (_, Some(v)) => json!(v),
                 };

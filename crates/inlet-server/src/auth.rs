@@ -3,7 +3,8 @@
 //!
 //! The cache keeps an entry for [`CACHE_TTL`], so a key created or revoked by
 //! the CLI (or another node) is honoured within that time without a store
-//! read on every request.
+//! read on every request. A caller that authenticates is then counted
+//! against its key's limits ([`crate::limit`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,11 +13,12 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use inlet_domain::{ApiId, Role, TenantId};
-use inlet_store::{Credential, SecretHash};
+use inlet_store::{Credential, KeyLimits, SecretHash};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
 use crate::context::RequestContext;
+use crate::limit::AllowanceSlot;
 use crate::{ApiError, AppState};
 
 /// How long a looked-up key (or its absence) is trusted: well inside the
@@ -101,10 +103,24 @@ impl FromRequestParts<AppState> for Caller {
                 "send the {API_ID_HEADER} and {API_SECRET_HEADER} headers"
             )));
         };
-        let caller = authenticate(state, api_id, secret).await?;
+        let (caller, key_limits) = authenticate(state, api_id, secret).await?;
         if let Some(context) = parts.extensions.get::<Arc<RequestContext>>() {
             context.set_caller(&caller.api_id, &caller.tenant);
         }
+        let limits = state.limits.rate.for_key(&key_limits);
+        let admitted = state
+            .limiter
+            .admit(&caller.api_id, limits, state.clock.now());
+        let allowance = match &admitted {
+            Ok(allowance) | Err((_, allowance)) => *allowance,
+        };
+        if let Some(slot) = parts.extensions.get::<AllowanceSlot>() {
+            let _ = slot.set(allowance);
+        }
+        admitted.map_err(|(error, _)| {
+            metrics::counter!("inlet_rate_limited_total").increment(1);
+            error
+        })?;
         Ok(caller)
     }
 }
@@ -114,8 +130,13 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 /// Checks an api id and secret; the same answer for an unknown id and a
-/// wrong secret, so ids cannot be probed.
-async fn authenticate(state: &AppState, api_id: &str, secret: &str) -> Result<Caller, ApiError> {
+/// wrong secret, so ids cannot be probed. Returns the caller and its key's
+/// own limits.
+async fn authenticate(
+    state: &AppState,
+    api_id: &str,
+    secret: &str,
+) -> Result<(Caller, KeyLimits), ApiError> {
     let invalid = || ApiError::unauthorized("invalid api id or secret");
     let api_id = ApiId::parse(api_id).map_err(|_| invalid())?;
     let credential = match state.credentials.get(&api_id) {
@@ -141,9 +162,10 @@ async fn authenticate(state: &AppState, api_id: &str, secret: &str) -> Result<Ca
     if !credential.is_active(state.clock.now()) {
         return Err(ApiError::unauthorized("this api key has expired"));
     }
-    Ok(Caller {
+    let caller = Caller {
         api_id,
         tenant: credential.key.tenant.clone(),
         roles: credential.key.roles.clone(),
-    })
+    };
+    Ok((caller, credential.key.limits))
 }

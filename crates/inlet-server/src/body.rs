@@ -1,6 +1,8 @@
 //! The request body of a JSON endpoint: content type checked, size capped
 //! before it is read in full, bytes handed over as UTF-8 text.
 
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
@@ -26,7 +28,7 @@ impl FromRequest<AppState> for JsonBody {
         if declared.is_some_and(|length| length > limit as u64) {
             return Err(ApiError::body_too_large(limit));
         }
-        let bytes = read_limited(request, limit).await?;
+        let bytes = read_limited(request, limit, state.limits.body_read_timeout).await?;
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| ApiError::bad_request("request body is not valid UTF-8"))?;
         if text.trim().is_empty() {
@@ -53,14 +55,32 @@ fn check_content_type(request: &Request) -> Result<(), ApiError> {
     }
 }
 
-async fn read_limited(request: Request, limit: usize) -> Result<Bytes, ApiError> {
-    match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::body_too_large(limit))
+/// Reads the body up to `limit` bytes; a pause longer than `idle` between
+/// two pieces of it answers 408 (a stalled client cannot hold a request,
+/// and its buffer, open for ever).
+async fn read_limited(request: Request, limit: usize, idle: Duration) -> Result<Bytes, ApiError> {
+    let mut body = Limited::new(request.into_body(), limit);
+    let mut bytes = Vec::new();
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(ApiError::body_timeout(idle.as_secs())),
+            Ok(None) => return Ok(Bytes::from(bytes)),
+            Ok(Some(frame)) => frame,
+        };
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(ApiError::body_too_large(limit));
+            }
+            Err(err) => {
+                return Err(ApiError::bad_request(format!(
+                    "could not read the request body: {err}"
+                )));
+            }
         }
-        Err(err) => Err(ApiError::bad_request(format!(
-            "could not read the request body: {err}"
-        ))),
     }
 }

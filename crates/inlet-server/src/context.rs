@@ -1,7 +1,9 @@
 //! Per-request context: the request id, who called, and the one log line per
-//! request. Also where an [`ApiError`] becomes its JSON envelope.
+//! request, and the request metrics. Also where an [`ApiError`] becomes its
+//! JSON envelope.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
@@ -53,6 +55,9 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
     if let Ok(value) = HeaderValue::from_str(&context.id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    record(&route, status, latency);
     let (api_id, tenant) = context.caller.get().map_or(("-", "-"), |(api_id, tenant)| {
         (api_id.as_str(), tenant.as_str())
     });
@@ -60,13 +65,26 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
         request_id = %context.id,
         %method,
         route,
-        status = response.status().as_u16(),
-        latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        status,
+        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
         api_id,
         tenant,
         "request"
     );
     response
+}
+
+/// Counts the request and its latency. `route` is the matched route template
+/// (or `unmatched`), never the raw path, so ids cannot multiply the series.
+fn record(route: &str, status: u16, latency: Duration) {
+    metrics::counter!(
+        "inlet_http_requests_total",
+        "route" => route.to_owned(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!("inlet_http_request_seconds", "route" => route.to_owned())
+        .record(latency.as_secs_f64());
 }
 
 fn render(request_id: &str, error: &ApiError, original: Response) -> Response {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use inlet_store::StoreError;
 
 /// Seconds a client should wait before retrying a 503.
-const UNAVAILABLE_RETRY_AFTER_SECONDS: u32 = 1;
+const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// An error answered in the envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
@@ -27,7 +28,57 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_seconds: None,
         }
+    }
+
+    fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// 408 `408-01`: the body stopped arriving.
+    pub fn body_timeout(idle_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "408-01",
+            format!(
+                "no request body data arrived for {idle_seconds} s; send the body without pauses"
+            ),
+        )
+    }
+
+    /// 429 `429-01` with `Retry-After`: the key's request rate is spent.
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "429-01",
+            format!("rate limit reached for this key; retry after {retry_after_seconds} s"),
+        )
+        .retry_after(retry_after_seconds)
+    }
+
+    /// 429 `429-02` with `Retry-After`: the key's daily quota is spent.
+    pub fn quota_exhausted(retry_after_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "429-02",
+            "daily request quota reached for this key; it resets at 00:00 UTC",
+        )
+        .retry_after(retry_after_seconds)
+    }
+
+    /// 503 `503-01` for a request that ran past the request timeout.
+    pub fn too_slow(timeout_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503-01",
+            format!(
+                "the request took longer than {timeout_seconds} s; retry with the same eventIds, \
+                 which makes the retry safe if it was stored after all"
+            ),
+        )
+        .retry_after(UNAVAILABLE_RETRY_AFTER_SECONDS)
     }
 
     /// 400 `400-01`: the body is not JSON or not the expected shape, or a
@@ -124,6 +175,7 @@ impl ApiError {
             "503-01",
             "service unavailable; retry after the Retry-After delay",
         )
+        .retry_after(UNAVAILABLE_RETRY_AFTER_SECONDS)
     }
 
     /// 500 `500-01`; the cause is logged here and never answered.
@@ -168,11 +220,10 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECONDS),
-            );
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response.extensions_mut().insert(self);
         response

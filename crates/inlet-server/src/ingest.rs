@@ -103,7 +103,7 @@ async fn ingest_many(
     .await
     .map_err(|err| ApiError::internal(&err))??;
     let (entries, answers) = split(prepared);
-    let outcomes = commit(&state, &caller, &ctx, entries).await?;
+    let outcomes = commit(kind, &state, &caller, &ctx, entries).await?;
     let results: Vec<ItemResult> = answers
         .into_iter()
         .zip(&outcomes)
@@ -140,7 +140,7 @@ async fn ingest_single(
             .map_err(|err| ApiError::internal(&err))??
     };
     let (entries, mut answers) = split(vec![prepared]);
-    let outcomes = commit(&state, &caller, &ctx, entries).await?;
+    let outcomes = commit(kind, &state, &caller, &ctx, entries).await?;
     let (Some(answer), Some(&outcome)) = (answers.pop(), outcomes.first()) else {
         return Err(ApiError::internal(&"store answered no outcome"));
     };
@@ -203,6 +203,7 @@ fn split(prepared: Vec<PreparedItem>) -> (Vec<IngestEntry>, Vec<Answer>) {
 }
 
 async fn commit(
+    kind: EntityKind,
     state: &AppState,
     caller: &Caller,
     ctx: &RequestContext,
@@ -225,5 +226,56 @@ async fn commit(
             outcomes.len()
         )));
     }
+    count_outcomes(kind, &outcomes);
     Ok(outcomes)
+}
+
+/// The `outcome` label of each store outcome (DESIGN.md §3b).
+const OUTCOME_LABELS: [(EntryOutcome, &str); 4] = [
+    (EntryOutcome::Stored, "accepted"),
+    (EntryOutcome::Rejected, "rejected"),
+    (EntryOutcome::Duplicate, "duplicate"),
+    (EntryOutcome::Conflict, "conflict"),
+];
+
+/// Adds a request's committed outcomes to `inlet_items_total{kind,outcome}`:
+/// one counter update per outcome present, not one per item.
+fn count_outcomes(kind: EntityKind, outcomes: &[EntryOutcome]) {
+    for (outcome, label) in OUTCOME_LABELS {
+        let count = outcomes.iter().filter(|o| **o == outcome).count();
+        if count > 0 {
+            metrics::counter!("inlet_items_total", "kind" => kind.as_str(), "outcome" => label)
+                .increment(u64::try_from(count).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    #[test]
+    fn outcomes_are_counted_under_their_kind_and_outcome_labels() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let outcomes = [
+            EntryOutcome::Stored,
+            EntryOutcome::Rejected,
+            EntryOutcome::Stored,
+            EntryOutcome::Conflict,
+        ];
+        metrics::with_local_recorder(&recorder, || {
+            count_outcomes(EntityKind::Customer, &outcomes);
+        });
+        let page = recorder.handle().render();
+        for line in [
+            r#"inlet_items_total{kind="customer",outcome="accepted"} 2"#,
+            r#"inlet_items_total{kind="customer",outcome="rejected"} 1"#,
+            r#"inlet_items_total{kind="customer",outcome="conflict"} 1"#,
+        ] {
+            assert!(page.lines().any(|l| l == line), "no {line:?} in\n{page}");
+        }
+        assert!(!page.contains("duplicate"), "absent outcomes add no series");
+    }
 }

@@ -1,7 +1,7 @@
 //! Making new API keys: a public api id and a random secret shown once.
 
 use inlet_domain::{ApiId, Role, TenantId, Timestamp};
-use inlet_store::{NewCredential, SecretHash};
+use inlet_store::{KeyLimits, NewCredential, SecretHash};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use secrecy::SecretString;
@@ -25,11 +25,13 @@ pub struct IssuedKey {
     pub secret: SecretString,
 }
 
-/// Makes a key for `tenant` with `roles`, valid for `expires_in_days` from `now`.
+/// Makes a key for `tenant` with `roles` and its own `limits`, valid for
+/// `expires_in_days` from `now`.
 pub fn issue_key(
     tenant: TenantId,
     roles: Vec<Role>,
     expires_in_days: u32,
+    limits: KeyLimits,
     now: Timestamp,
 ) -> IssuedKey {
     let api_id = format!("ak_{}", random_alphanumeric(API_ID_RANDOM_CHARS));
@@ -43,6 +45,7 @@ pub fn issue_key(
             roles,
             created_at: now,
             expires_at: now.plus_seconds(i64::from(expires_in_days) * SECONDS_PER_DAY),
+            limits,
         },
         secret: SecretString::from(secret),
     }
@@ -64,13 +67,21 @@ mod tests {
     #[test]
     fn issued_keys_are_distinct_and_store_only_a_hash() {
         let tenant = TenantId::parse("t").unwrap();
+        let limits = KeyLimits::default();
         let a = issue_key(
             tenant.clone(),
             vec![Role::Read],
             1,
+            limits,
             Timestamp::from_micros(0),
         );
-        let b = issue_key(tenant, vec![Role::Read], 1, Timestamp::from_micros(0));
+        let b = issue_key(
+            tenant,
+            vec![Role::Read],
+            1,
+            limits,
+            Timestamp::from_micros(0),
+        );
         assert_ne!(a.secret.expose_secret(), b.secret.expose_secret());
         assert!(!format!("{a:?}").contains(a.secret.expose_secret()));
         assert_ne!(a.credential.api_id, b.credential.api_id);

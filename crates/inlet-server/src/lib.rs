@@ -13,12 +13,15 @@ mod error;
 mod health;
 mod ingest;
 mod key;
+mod limit;
 mod metrics;
 mod openapi;
 mod read;
+mod timeout;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -31,21 +34,39 @@ pub use batch::MAX_BATCH_ITEMS;
 pub use context::REQUEST_ID_HEADER;
 pub use error::ApiError;
 pub use key::{IssuedKey, issue_key};
+pub use limit::{DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, Limiter, RateLimits};
+pub use metrics::{install_recorder, metrics_router};
 
 /// The default request body cap: 8 MiB (DESIGN.md §6).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The default pause allowed while a request body arrives (DESIGN.md §6).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default time a request may take from its first byte to its answer:
+/// a full body read plus a slow commit.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Limits the server enforces on every request.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest request body in bytes; larger answers 413 `413-01`.
     pub max_body_bytes: usize,
+    /// Per-key rate and quota defaults; a key's own limits override them.
+    pub rate: RateLimits,
+    /// Longest pause while reading a body; longer answers 408 `408-01`.
+    pub body_read_timeout: Duration,
+    /// Longest a request may take; longer answers 503 `503-01`.
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            rate: RateLimits::default(),
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -61,6 +82,8 @@ pub struct AppState {
     pub credentials: Arc<CredentialCache>,
     /// Request limits.
     pub limits: Limits,
+    /// Per-key rate and quota state.
+    pub limiter: Arc<Limiter>,
 }
 
 impl AppState {
@@ -71,6 +94,7 @@ impl AppState {
             clock,
             credentials: Arc::default(),
             limits,
+            limiter: Arc::default(),
         }
     }
 }
@@ -116,8 +140,24 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::routes())
         .fallback(|| async { ApiError::not_found("no such path") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn(limit::rate_limit_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            timeout::request_timeout,
+        ))
         .layer(axum::middleware::from_fn(context::request_context))
         .with_state(state)
+}
+
+/// Serves only `/metrics` on `listener` (the `--metrics-listen` address)
+/// until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then stops

@@ -1,10 +1,11 @@
 //! Keys: the SQL of inserting, finding, listing and revoking credentials.
 
 use inlet_domain::{ApiId, Role, TenantId, Timestamp};
-use inlet_store::{Credential, NewCredential, SecretHash, StoreError};
+use inlet_store::{Credential, KeyLimits, NewCredential, SecretHash, StoreError};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-const COLUMNS: &str = "api_id, tenant, secret_hash, roles, created_at, expires_at, revoked_at";
+const COLUMNS: &str = "api_id, tenant, secret_hash, roles, created_at, expires_at, revoked_at, \
+                       rate_per_second, burst, daily_quota";
 
 pub(crate) fn insert(
     tx: &Transaction<'_>,
@@ -13,7 +14,7 @@ pub(crate) fn insert(
     let roles: Vec<&str> = credential.roles.iter().map(|role| role.as_str()).collect();
     let inserted = tx
         .prepare_cached(&format!(
-            "INSERT INTO credentials ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL) \
+            "INSERT INTO credentials ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9) \
              ON CONFLICT (api_id) DO NOTHING"
         ))?
         .execute(params![
@@ -23,6 +24,12 @@ pub(crate) fn insert(
             roles.join(","),
             credential.created_at.as_micros(),
             credential.expires_at.as_micros(),
+            credential.limits.rate_per_second,
+            credential.limits.burst,
+            credential
+                .limits
+                .daily_quota
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         ])?;
     Ok(if inserted == 0 {
         Err(StoreError::Conflict(format!(
@@ -83,6 +90,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
                 .map_err(|_| corrupt(3))?,
             created_at: Timestamp::from_micros(row.get(4)?),
             expires_at: Timestamp::from_micros(row.get(5)?),
+            limits: KeyLimits {
+                rate_per_second: row.get(7)?,
+                burst: row.get(8)?,
+                daily_quota: row
+                    .get::<_, Option<i64>>(9)?
+                    .map(|n| u64::try_from(n).unwrap_or(0)),
+            },
         },
         revoked_at: row.get::<_, Option<i64>>(6)?.map(Timestamp::from_micros),
     })

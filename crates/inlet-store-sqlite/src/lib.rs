@@ -23,7 +23,7 @@ use inlet_store::{
     RejectionQuery, Store, StoreError, StoredEvent,
 };
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
 
 use crate::error::store_error;
 use crate::writer::Job;
@@ -101,15 +101,15 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = job(reply);
-        let full = || StoreError::Unavailable("sqlite write queue is full".into());
+        let full = || {
+            metrics::counter!("inlet_shed_total").increment(1);
+            StoreError::Unavailable("sqlite write queue is full".into())
+        };
         // A full queue answers at once (503 with Retry-After upstream)
         // rather than parking the request and its body in memory. The
         // permits are held until the writer has answered.
         let items = u32::try_from(job.items().min(self.queue_items)).unwrap_or(u32::MAX);
-        let _permits = self
-            .queued_items
-            .try_acquire_many(items)
-            .map_err(|_| full())?;
+        let _queued = QueuedItems::acquire(&self.queued_items, items).ok_or_else(full)?;
         self.writer.try_send(job).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => full(),
             mpsc::error::TrySendError::Closed(_) => {
@@ -136,6 +136,35 @@ impl SqliteStore {
         .await
         .map_err(|err| StoreError::Other(format!("read task failed: {err}")))?
         .map_err(store_error)
+    }
+}
+
+/// Queue permits held by one write, shown in the `inlet_write_queue_items`
+/// gauge for as long as they are held.
+///
+/// The gauge moves by increments rather than being set from the
+/// semaphore's free permits: concurrent writers setting absolute values
+/// could leave a stale one last, while increments always add up.
+struct QueuedItems<'a> {
+    _permits: SemaphorePermit<'a>,
+    items: u32,
+}
+
+impl<'a> QueuedItems<'a> {
+    /// `None` when fewer than `items` permits are free: the queue is full.
+    fn acquire(queue: &'a Semaphore, items: u32) -> Option<Self> {
+        let permits = queue.try_acquire_many(items).ok()?;
+        metrics::gauge!("inlet_write_queue_items").increment(f64::from(items));
+        Some(Self {
+            _permits: permits,
+            items,
+        })
+    }
+}
+
+impl Drop for QueuedItems<'_> {
+    fn drop(&mut self) {
+        metrics::gauge!("inlet_write_queue_items").decrement(f64::from(self.items));
     }
 }
 
@@ -231,5 +260,77 @@ impl Store for SqliteStore {
         }
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    fn empty_batch(n: usize) -> IngestBatch {
+        IngestBatch {
+            tenant: TenantId::parse("t1").expect("tenant"),
+            api_id: ApiId::parse("key").expect("api id"),
+            request_id: format!("req-{n}"),
+            received_at: Timestamp::from_micros(0),
+            entries: Vec::new(),
+        }
+    }
+
+    fn line<'a>(page: &'a str, series: &str) -> Option<&'a str> {
+        page.lines().find(|line| line.starts_with(series))
+    }
+
+    #[test]
+    fn queued_items_show_in_the_gauge_and_refused_writes_count_as_shed() {
+        const QUEUE: usize = 2;
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // A current-thread runtime keeps every facade call of `write` on this
+        // thread, where the local recorder sees it.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        metrics::with_local_recorder(&recorder, || {
+            runtime.block_on(async {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let store = SqliteStore::open_with_queue(dir.path(), QUEUE).expect("open");
+                // Another connection holds the write lock: the writer stalls
+                // on the first job and the queue fills behind it.
+                let blocker = Connection::open(dir.path().join(DATABASE_FILE)).expect("blocker");
+                blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+                let mut pending = Vec::new();
+                for n in 0..QUEUE {
+                    let mut write = store.ingest(empty_batch(n));
+                    assert!(futures::poll!(&mut write).is_pending(), "write {n} queued");
+                    pending.push(write);
+                }
+                let page = handle.render();
+                assert_eq!(
+                    line(&page, "inlet_write_queue_items "),
+                    Some("inlet_write_queue_items 2")
+                );
+                let refused = futures::poll!(store.ingest(empty_batch(QUEUE)));
+                assert!(matches!(
+                    refused,
+                    Poll::Ready(Err(StoreError::Unavailable(_)))
+                ));
+                blocker.execute_batch("ROLLBACK").expect("unlock");
+                for write in pending {
+                    write.await.expect("queued writes complete");
+                }
+            });
+        });
+        let page = handle.render();
+        assert_eq!(
+            line(&page, "inlet_write_queue_items "),
+            Some("inlet_write_queue_items 0")
+        );
+        assert_eq!(line(&page, "inlet_shed_total "), Some("inlet_shed_total 1"));
     }
 }

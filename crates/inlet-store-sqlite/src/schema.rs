@@ -7,7 +7,8 @@ use rusqlite::Connection;
 
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit a
 /// released step: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE credentials (
     api_id      TEXT PRIMARY KEY,
     tenant      TEXT NOT NULL,
@@ -72,7 +73,14 @@ CREATE TABLE rejections (
     truncated   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX rejections_by_tenant ON rejections (tenant, seq);
-"#];
+"#,
+    r#"
+-- Per-key overrides of the request limits; NULL means the server default.
+ALTER TABLE credentials ADD COLUMN rate_per_second REAL;
+ALTER TABLE credentials ADD COLUMN burst INTEGER;
+ALTER TABLE credentials ADD COLUMN daily_quota INTEGER;
+"#,
+];
 
 /// Brings the database to the newest schema. Safe to run on every open and
 /// from several processes: each step runs in an immediate transaction that

@@ -10,7 +10,7 @@ use inlet_domain::{
 use serde_json::json;
 
 use crate::{
-    AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, NewCredential, RejectedItem,
+    AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, KeyLimits, NewCredential, RejectedItem,
     RejectionQuery, SecretHash, Store, StoreError,
 };
 
@@ -472,6 +472,11 @@ pub async fn credentials_insert_find_list_revoke(store: &dyn Store) {
         roles: vec![Role::Ingest, Role::Read],
         created_at: at(0),
         expires_at: at(100),
+        limits: KeyLimits {
+            rate_per_second: Some(2.5),
+            burst: None,
+            daily_quota: Some(1_000),
+        },
     };
     store
         .insert_credential(credential.clone())
@@ -488,6 +493,14 @@ pub async fn credentials_insert_find_list_revoke(store: &dyn Store) {
         .expect("present");
     assert_eq!(found.key.secret_hash, SecretHash::of("s3cret"));
     assert_eq!(found.key.roles, [Role::Ingest, Role::Read]);
+    assert_eq!(
+        found.key.limits,
+        KeyLimits {
+            rate_per_second: Some(2.5),
+            burst: None,
+            daily_quota: Some(1_000)
+        }
+    );
     assert!(found.is_active(at(99)));
     assert!(!found.is_active(at(100)));
 

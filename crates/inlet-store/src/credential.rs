@@ -48,6 +48,20 @@ pub struct NewCredential {
     pub created_at: Timestamp,
     /// When it stops working.
     pub expires_at: Timestamp,
+    /// Limits of this key that differ from the server's defaults.
+    pub limits: KeyLimits,
+}
+
+/// Per-key overrides of the server's request limits; `None` means "the
+/// server's default".
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct KeyLimits {
+    /// Sustained requests per second (token bucket refill rate).
+    pub rate_per_second: Option<f64>,
+    /// Requests that may arrive at once (token bucket size).
+    pub burst: Option<u32>,
+    /// Requests per UTC day.
+    pub daily_quota: Option<u64>,
 }
 
 /// A stored key.

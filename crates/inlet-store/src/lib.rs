@@ -14,7 +14,7 @@ mod store;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use credential::{Credential, NewCredential, SecretHash};
+pub use credential::{Credential, KeyLimits, NewCredential, SecretHash};
 pub use error::StoreError;
 pub use ingest::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};
 pub use read::{EntityView, HistoryEntry, Page, Rejection, RejectionQuery, StoredEvent};

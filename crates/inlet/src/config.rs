@@ -37,7 +37,7 @@ const MIN_MAX_BODY_BYTES: usize = 1024;
 const MIN_WRITE_QUEUE_ITEMS: usize = 1;
 
 /// The effective configuration, as `inlet config print` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Config {
     /// Address to serve on, `HOST:PORT`; port 0 picks a free port.
@@ -46,12 +46,15 @@ pub(crate) struct Config {
     pub(crate) data_dir: PathBuf,
     /// How log lines on stderr are written.
     pub(crate) log_format: LogFormat,
+    /// A second address serving only `/metrics`; empty: none (`/metrics`
+    /// is always on the main address too).
+    pub(crate) metrics_listen: String,
     /// The `[limits]` section.
     pub(crate) limits: LimitsConfig,
 }
 
 /// `[limits]`: bounds on requests and on the store's write queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct LimitsConfig {
     /// Largest request body in bytes; larger answers 413 `413-01`.
@@ -60,6 +63,37 @@ pub(crate) struct LimitsConfig {
     /// Items that may wait for the store's writer; past that, writes answer 503.
     #[serde(deserialize_with = "whole_number")]
     pub(crate) write_queue_items: usize,
+    /// Sustained requests per second per key (token bucket refill).
+    pub(crate) rate_per_second: f64,
+    /// Requests per key that may arrive at once (token bucket size).
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) burst: usize,
+    /// Requests per key per UTC day; 0 means no quota.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) daily_quota: usize,
+    /// Longest a request may take, in seconds; longer answers 503.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) request_timeout_seconds: usize,
+    /// Longest pause while a request body arrives, in seconds; longer answers 408.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) body_read_timeout_seconds: usize,
+}
+
+impl LimitsConfig {
+    /// The server's request limits from these settings.
+    pub(crate) fn server_limits(&self) -> inlet_server::Limits {
+        let seconds = |n: usize| std::time::Duration::from_secs(n as u64);
+        inlet_server::Limits {
+            max_body_bytes: self.max_body_bytes,
+            rate: inlet_server::RateLimits {
+                rate_per_second: self.rate_per_second,
+                burst: u32::try_from(self.burst).unwrap_or(u32::MAX),
+                daily_quota: (self.daily_quota > 0).then_some(self.daily_quota as u64),
+            },
+            body_read_timeout: seconds(self.body_read_timeout_seconds),
+            request_timeout: seconds(self.request_timeout_seconds),
+        }
+    }
 }
 
 /// How log lines are written (to stderr).
@@ -79,6 +113,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.to_owned(),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log_format: LogFormat::default(),
+            metrics_listen: String::new(),
             limits: LimitsConfig::default(),
         }
     }
@@ -89,6 +124,11 @@ impl Default for LimitsConfig {
         Self {
             max_body_bytes: inlet_server::DEFAULT_MAX_BODY_BYTES,
             write_queue_items: inlet_store_sqlite::DEFAULT_QUEUE_ITEMS,
+            rate_per_second: inlet_server::DEFAULT_RATE_PER_SECOND,
+            burst: inlet_server::DEFAULT_BURST as usize,
+            daily_quota: 0,
+            request_timeout_seconds: inlet_server::DEFAULT_REQUEST_TIMEOUT.as_secs() as usize,
+            body_read_timeout_seconds: inlet_server::DEFAULT_BODY_READ_TIMEOUT.as_secs() as usize,
         }
     }
 }
@@ -103,6 +143,12 @@ impl Config {
                 self.listen
             ));
         }
+        if !self.metrics_listen.is_empty() && !is_host_and_port(&self.metrics_listen) {
+            return Err(format!(
+                "metrics_listen must be HOST:PORT, e.g. 127.0.0.1:9090, or empty for none; got {:?}",
+                self.metrics_listen
+            ));
+        }
         if self.data_dir.as_os_str().is_empty() {
             return Err("data_dir must be a directory path; got \"\"".to_owned());
         }
@@ -112,6 +158,33 @@ impl Config {
                  {MIN_MAX_BODY_BYTES}; got {}",
                 self.limits.max_body_bytes
             ));
+        }
+        let limits = &self.limits;
+        if !(limits.rate_per_second.is_finite() && limits.rate_per_second > 0.0) {
+            return Err(format!(
+                "limits.rate_per_second must be a number above 0; got {}",
+                limits.rate_per_second
+            ));
+        }
+        if limits.burst < 1 || u32::try_from(limits.burst).is_err() {
+            return Err(format!(
+                "limits.burst must be a whole number from 1 to {}; got {}",
+                u32::MAX,
+                limits.burst
+            ));
+        }
+        for (name, seconds) in [
+            ("request_timeout_seconds", limits.request_timeout_seconds),
+            (
+                "body_read_timeout_seconds",
+                limits.body_read_timeout_seconds,
+            ),
+        ] {
+            if seconds < 1 {
+                return Err(format!(
+                    "limits.{name} must be a whole number of seconds, at least 1; got {seconds}"
+                ));
+            }
         }
         if self.limits.write_queue_items < MIN_WRITE_QUEUE_ITEMS {
             return Err(format!(

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use inlet_domain::{ApiId, Clock, Role, SystemClock, TenantId};
 use inlet_server::issue_key;
-use inlet_store::{Credential, Store, StoreError};
+use inlet_store::{Credential, KeyLimits, Store, StoreError};
 use inlet_store_sqlite::SqliteStore;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -34,6 +34,8 @@ pub(crate) enum KeysCommand {
         #[arg(long, value_enum, default_value = "json")]
         output: KeyOutput,
         #[command(flatten)]
+        limits: KeyLimitArgs,
+        #[command(flatten)]
         store: StoreArgs,
     },
     /// List keys (never their secrets), one JSON object per line.
@@ -48,6 +50,40 @@ pub(crate) enum KeysCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// This key's own request limits; unset ones follow the server's
+/// `limits.*` configuration.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub(crate) struct KeyLimitArgs {
+    /// Sustained requests per second for this key.
+    #[arg(long, value_parser = positive_rate)]
+    rate_per_second: Option<f64>,
+    /// Requests this key may send at once, above the sustained rate.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    burst: Option<u32>,
+    /// Requests this key may send per UTC day.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    daily_quota: Option<u64>,
+}
+
+impl From<KeyLimitArgs> for KeyLimits {
+    fn from(args: KeyLimitArgs) -> Self {
+        Self {
+            rate_per_second: args.rate_per_second,
+            burst: args.burst,
+            daily_quota: args.daily_quota,
+        }
+    }
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "expected a number above 0, e.g. 100 or 2.5; got {text:?}"
+        )),
+    }
 }
 
 /// How `keys create` prints the new key.
@@ -66,12 +102,19 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
             roles,
             expires_in_days,
             output,
+            limits,
             store,
         } => {
             let tenant = TenantId::parse(tenant).context("invalid --tenant")?;
             let roles = parse_roles(&roles)?;
             let store = open(&store)?;
-            let issued = issue_key(tenant, roles, expires_in_days, SystemClock.now());
+            let issued = issue_key(
+                tenant,
+                roles,
+                expires_in_days,
+                limits.into(),
+                SystemClock.now(),
+            );
             let key = &issued.credential;
             let printed = json!({
                 "apiId": key.api_id,
@@ -153,5 +196,10 @@ fn describe(credential: &Credential, now: inlet_domain::Timestamp) -> serde_json
         "expiresAt": key.expires_at,
         "revokedAt": credential.revoked_at,
         "status": status,
+        "limits": {
+            "ratePerSecond": key.limits.rate_per_second,
+            "burst": key.limits.burst,
+            "dailyQuota": key.limits.daily_quota,
+        },
     })
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use inlet_domain::SystemClock;
-use inlet_server::{AppState, Limits};
+use inlet_server::AppState;
 use inlet_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -34,6 +34,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = args.config.load()?;
     init_logging(config.log_format);
+    // Before anything records a metric: earlier records would be lost.
+    inlet_server::install_recorder();
     let limits = &config.limits;
     let store = SqliteStore::open_with_queue(&config.data_dir, limits.write_queue_items)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -46,6 +48,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // The first line on stdout, for scripts and tests that bound port 0.
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on http://{address}").context("cannot write to stdout")?;
+    if !config.metrics_listen.is_empty() {
+        let metrics = TcpListener::bind(&config.metrics_listen)
+            .await
+            .with_context(|| format!("cannot listen on {} for metrics", config.metrics_listen))?;
+        let metrics_address = metrics
+            .local_addr()
+            .context("cannot read the metrics address")?;
+        writeln!(stdout, "metrics on http://{metrics_address}/metrics")
+            .context("cannot write to stdout")?;
+        // Scrapes hold no data that needs finishing: this listener simply
+        // ends with the process.
+        tokio::spawn(async move {
+            if let Err(err) = inlet_server::serve_metrics(metrics, std::future::pending()).await {
+                tracing::error!(error = %err, "metrics listener failed");
+            }
+        });
+    }
     stdout.flush().context("cannot write to stdout")?;
     tracing::info!(
         %address,
@@ -55,13 +74,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "inlet serving"
     );
 
-    // The update keeps this compiling while `Limits` grows (DESIGN.md §6).
-    #[allow(clippy::needless_update, reason = "Limits gains fields over time")]
-    let server_limits = Limits {
-        max_body_bytes: limits.max_body_bytes,
-        ..Limits::default()
-    };
-    let state = AppState::new(Arc::new(store), Arc::new(SystemClock), server_limits);
+    let state = AppState::new(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        limits.server_limits(),
+    );
     inlet_server::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;

@@ -27,7 +27,17 @@ fn inlet(data_dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn create_key(data_dir: &Path, tenant: &str, roles: &[&str]) -> Key {
-    let mut args = vec!["keys", "create", "--tenant", tenant];
+    // These tests load and poll hard with one key: lift its rate limit.
+    let mut args = vec![
+        "keys",
+        "create",
+        "--tenant",
+        tenant,
+        "--rate-per-second",
+        "1000000",
+        "--burst",
+        "1000000",
+    ];
     for role in roles {
         args.extend(["--role", role]);
     }

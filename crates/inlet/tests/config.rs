@@ -154,10 +154,16 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
         "listen = \"127.0.0.1:1002\"\n\
          data_dir = \"/from/flag\"\n\
          log_format = \"human\"\n\
+         metrics_listen = \"\"\n\
          \n\
          [limits]\n\
          max_body_bytes = 4096\n\
-         write_queue_items = 20000\n"
+         write_queue_items = 20000\n\
+         rate_per_second = 100.0\n\
+         burst = 200\n\
+         daily_quota = 0\n\
+         request_timeout_seconds = 60\n\
+         body_read_timeout_seconds = 30\n"
     );
 }
 

@@ -25,6 +25,7 @@ fn body_of_len(len: usize) -> String {
 async fn body_over_the_limit_answers_413_01() {
     let app = spawn_app_with(Limits {
         max_body_bytes: SMALL_LIMIT,
+        ..Limits::default()
     })
     .await;
     for path in [
@@ -45,6 +46,7 @@ async fn body_over_the_limit_answers_413_01() {
 async fn body_of_exactly_the_limit_is_accepted() {
     let app = spawn_app_with(Limits {
         max_body_bytes: SMALL_LIMIT,
+        ..Limits::default()
     })
     .await;
     let body = ok_json(app.many("convo", &body_of_len(SMALL_LIMIT)).await).await;
@@ -78,6 +80,7 @@ async fn post_chunked(app: &TestApp, path: &str, chunks: &[&str]) -> String {
 async fn chunked_body_over_the_limit_answers_413_01() {
     let app = spawn_app_with(Limits {
         max_body_bytes: SMALL_LIMIT,
+        ..Limits::default()
     })
     .await;
     let body = body_of_len(SMALL_LIMIT + 100);
@@ -96,6 +99,7 @@ async fn chunked_body_over_the_limit_answers_413_01() {
 async fn chunked_body_within_the_limit_is_accepted() {
     let app = spawn_app_with(Limits {
         max_body_bytes: SMALL_LIMIT,
+        ..Limits::default()
     })
     .await;
     let body = body_of_len(SMALL_LIMIT);

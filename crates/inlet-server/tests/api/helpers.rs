@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use inlet_domain::{FixedClock, Role, TenantId, Timestamp};
-use inlet_server::{AppState, Limits, issue_key};
-use inlet_store::Store;
+use inlet_server::{AppState, Limits, RateLimits, issue_key};
+use inlet_store::{KeyLimits, Store};
 use inlet_store_sqlite::SqliteStore;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
@@ -42,13 +42,29 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// An app whose keys are not rate limited in practice: the test clock
+/// stands still, so buckets never refill. Tests of the limits set their own.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Limits::default()).await
+    let rate = RateLimits {
+        burst: 1_000_000,
+        ..RateLimits::default()
+    };
+    spawn_app_with(Limits {
+        rate,
+        ..Limits::default()
+    })
+    .await
 }
 
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    spawn_app_with_queue(limits, inlet_store_sqlite::DEFAULT_QUEUE_ITEMS).await
+}
+
+/// An app whose store lets `queue_items` items wait for its writer.
+pub async fn spawn_app_with_queue(limits: Limits, queue_items: usize) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(SqliteStore::open(dir.path()).expect("open store"));
+    let store =
+        Arc::new(SqliteStore::open_with_queue(dir.path(), queue_items).expect("open store"));
     let clock = Arc::new(FixedClock::new(
         Timestamp::parse_rfc3339(START).expect("start time"),
     ));
@@ -78,6 +94,17 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
 }
 
 impl TestApp {
+    /// Holds the database's write lock until the returned connection is
+    /// dropped or rolls back: the store's writer cannot commit meanwhile.
+    pub fn block_writer(&self) -> rusqlite::Connection {
+        let conn =
+            rusqlite::Connection::open(self._dir.path().join(inlet_store_sqlite::DATABASE_FILE))
+                .expect("open blocker");
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .expect("take the write lock");
+        conn
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
@@ -88,11 +115,24 @@ impl TestApp {
     }
 
     pub async fn create_key_expiring(&self, tenant: &str, roles: &[Role], days: u32) -> Key {
+        self.create_key_with(tenant, roles, days, KeyLimits::default())
+            .await
+    }
+
+    /// Creates a key with its own request limits.
+    pub async fn create_key_with(
+        &self,
+        tenant: &str,
+        roles: &[Role],
+        days: u32,
+        limits: KeyLimits,
+    ) -> Key {
         use inlet_domain::Clock;
         let issued = issue_key(
             TenantId::parse(tenant).expect("tenant"),
             roles.to_vec(),
             days,
+            limits,
             self.clock.now(),
         );
         let key = Key {

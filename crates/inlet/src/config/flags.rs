@@ -31,6 +31,10 @@ pub(crate) struct ConfigArgs {
     /// Log format on stderr [default: human] [env: INLET_LOG_FORMAT]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub(crate) log_format: Option<LogFormat>,
+    /// A second address serving only /metrics, HOST:PORT
+    /// [default: none] [env: INLET_METRICS_LISTEN]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
 }
 
 impl ConfigArgs {
@@ -57,6 +61,10 @@ impl ConfigArgs {
         }
         if let Some(log_format) = self.log_format {
             config.log_format = log_format;
+        }
+        if let Some(metrics_listen) = &self.metrics_listen {
+            config.metrics_listen.clone_from(metrics_listen);
+            checked(config, "--metrics-listen")?;
         }
         Ok(())
     }

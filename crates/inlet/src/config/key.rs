@@ -65,6 +65,16 @@ pub(crate) const KEYS: &[Key] = &[
         },
     },
     Key {
+        section: None,
+        name: "metrics_listen",
+        help: "A second address serving only /metrics, HOST:PORT; empty: none (/metrics is always on listen too).",
+        secret: false,
+        setter: |config, text| {
+            config.metrics_listen = text.to_owned();
+            Ok(())
+        },
+    },
+    Key {
         section: Some("limits"),
         name: "max_body_bytes",
         help: "Largest request body in bytes (8 MiB); larger answers 413 413-01. At least 1024.",
@@ -81,6 +91,57 @@ pub(crate) const KEYS: &[Key] = &[
         secret: false,
         setter: |config, text| {
             config.limits.write_queue_items = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "rate_per_second",
+        help: "Sustained requests per second per key; past it, 429 429-01. A key's own limit wins.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.rate_per_second =
+                text.parse().map_err(|_| "a number, e.g. 100 or 2.5")?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "burst",
+        help: "Requests per key that may arrive at once, above the sustained rate. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.burst = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "daily_quota",
+        help: "Requests per key per UTC day, reset at 00:00 UTC; past it, 429 429-02. 0 means none.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.daily_quota = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "request_timeout_seconds",
+        help: "Longest a request may take; past it, 503 503-01. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.request_timeout_seconds = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("limits"),
+        name: "body_read_timeout_seconds",
+        help: "Longest pause while a request body arrives; past it, 408 408-01. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.limits.body_read_timeout_seconds = whole_number(text)?;
             Ok(())
         },
     },
@@ -188,8 +249,14 @@ mod tests {
             ("listen", "0.0.0.0:9000"),
             ("data_dir", "/var/lib/inlet"),
             ("log_format", "json"),
+            ("metrics_listen", "127.0.0.1:9090"),
             ("limits.max_body_bytes", "2048"),
             ("limits.write_queue_items", "7"),
+            ("limits.rate_per_second", "2.5"),
+            ("limits.burst", "9"),
+            ("limits.daily_quota", "1000"),
+            ("limits.request_timeout_seconds", "11"),
+            ("limits.body_read_timeout_seconds", "4"),
         ];
         assert_eq!(changed.len(), KEYS.len(), "cover every key");
         let mut config = Config::default();
@@ -201,9 +268,15 @@ mod tests {
             listen: "0.0.0.0:9000".to_owned(),
             data_dir: PathBuf::from("/var/lib/inlet"),
             log_format: LogFormat::Json,
+            metrics_listen: "127.0.0.1:9090".to_owned(),
             limits: LimitsConfig {
                 max_body_bytes: 2048,
                 write_queue_items: 7,
+                rate_per_second: 2.5,
+                burst: 9,
+                daily_quota: 1000,
+                request_timeout_seconds: 11,
+                body_read_timeout_seconds: 4,
             },
         };
         assert_eq!(config, expected);
@@ -237,8 +310,14 @@ mod tests {
                 "INLET_LISTEN",
                 "INLET_DATA_DIR",
                 "INLET_LOG_FORMAT",
+                "INLET_METRICS_LISTEN",
                 "INLET_LIMITS__MAX_BODY_BYTES",
                 "INLET_LIMITS__WRITE_QUEUE_ITEMS",
+                "INLET_LIMITS__RATE_PER_SECOND",
+                "INLET_LIMITS__BURST",
+                "INLET_LIMITS__DAILY_QUOTA",
+                "INLET_LIMITS__REQUEST_TIMEOUT_SECONDS",
+                "INLET_LIMITS__BODY_READ_TIMEOUT_SECONDS",
             ]
         );
     }

@@ -237,7 +237,9 @@ mod tests {
             message,
             format!(
                 "config file {}: limits.max_body_byte: unknown field `max_body_byte`, \
-                 expected `max_body_bytes` or `write_queue_items` (line 2)",
+                 expected one of `max_body_bytes`, `write_queue_items`, `rate_per_second`, \
+                 `burst`, `daily_quota`, `request_timeout_seconds`, \
+                 `body_read_timeout_seconds` (line 2)",
                 path.display()
             )
         );

@@ -90,9 +90,15 @@ mod tests {
             listen: "0.0.0.0:9000".to_owned(),
             data_dir: PathBuf::from("/var/lib/inlet \"quoted\""),
             log_format: LogFormat::Json,
+            metrics_listen: "127.0.0.1:9090".to_owned(),
             limits: LimitsConfig {
                 max_body_bytes: 4096,
                 write_queue_items: 5,
+                rate_per_second: 0.5,
+                burst: 3,
+                daily_quota: 10,
+                request_timeout_seconds: 20,
+                body_read_timeout_seconds: 5,
             },
         };
         let printed = print(&config).expect("print");
@@ -106,10 +112,16 @@ mod tests {
             "listen = \"127.0.0.1:8080\"\n\
              data_dir = \"./inlet-data\"\n\
              log_format = \"human\"\n\
+             metrics_listen = \"\"\n\
              \n\
              [limits]\n\
              max_body_bytes = 8388608\n\
-             write_queue_items = 20000\n"
+             write_queue_items = 20000\n\
+             rate_per_second = 100.0\n\
+             burst = 200\n\
+             daily_quota = 0\n\
+             request_timeout_seconds = 60\n\
+             body_read_timeout_seconds = 30\n"
         );
     }
 
