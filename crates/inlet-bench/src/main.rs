@@ -51,6 +51,10 @@ struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Run the server with its logs, metrics and limits on (production) or
+    /// off, to measure what they cost.
+    #[arg(long, value_enum, default_value = "on")]
+    instrumentation: server::Instrumentation,
     /// Measure only the raw store limit (for tuning the store).
     #[arg(long)]
     raw_only: bool,
@@ -68,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let server = server::Server::start(&args.inlet, &dir.path().join("http")).await?;
+    let server =
+        server::Server::start(&args.inlet, &dir.path().join("http"), args.instrumentation).await?;
     let batch = load::batches(
         &server,
         args.batch_clients,

@@ -6,6 +6,37 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
 
+/// Whether the server runs with its instrumentation and limits, for the
+/// overhead comparison of issue 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Instrumentation {
+    /// Info logs, metrics recorded, per-key limits checked (set high enough
+    /// never to trigger): how inlet runs in production.
+    On,
+    /// No logs, no metrics, no rate limit.
+    Off,
+}
+
+impl Instrumentation {
+    /// The server's environment for this mode.
+    fn environment(self) -> [(&'static str, &'static str); 4] {
+        match self {
+            Self::On => [
+                ("INLET_LOG", "info"),
+                ("INLET_METRICS_ENABLED", "true"),
+                ("INLET_LIMITS__RATE_PER_SECOND", "10000000"),
+                ("INLET_LIMITS__BURST", "10000000"),
+            ],
+            Self::Off => [
+                ("INLET_LOG", "off"),
+                ("INLET_METRICS_ENABLED", "false"),
+                ("INLET_LIMITS__RATE_PER_SECOND", "0"),
+                ("INLET_LIMITS__BURST", "1"),
+            ],
+        }
+    }
+}
+
 /// A running `inlet serve` with an ingest key.
 pub(crate) struct Server {
     child: Child,
@@ -15,22 +46,14 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) async fn start(inlet: &Path, data_dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) async fn start(
+        inlet: &Path,
+        data_dir: &Path,
+        instrumentation: Instrumentation,
+    ) -> anyhow::Result<Self> {
         let output = Command::new(inlet)
             .args([
-                "keys",
-                "create",
-                "--tenant",
-                "bench",
-                "--role",
-                "ingest",
-                "--role",
-                "read",
-                // Limits stay on but never trigger, as the issue's scenario says.
-                "--rate-per-second",
-                "10000000",
-                "--burst",
-                "10000000",
+                "keys", "create", "--tenant", "bench", "--role", "ingest", "--role", "read",
             ])
             .arg("--data-dir")
             .arg(data_dir)
@@ -52,6 +75,7 @@ impl Server {
         let mut child = Command::new(inlet)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .envs(instrumentation.environment())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

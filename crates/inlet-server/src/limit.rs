@@ -28,7 +28,7 @@ const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
 /// The limits that apply to one key: its own overrides, else the server's.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimits {
-    /// Tokens added per second.
+    /// Tokens added per second; 0 turns the rate limit off.
     pub rate_per_second: f64,
     /// Most tokens the bucket holds.
     pub burst: u32,
@@ -63,6 +63,15 @@ pub(crate) struct Allowance {
     limit: u64,
     remaining: u64,
     reset_seconds: u64,
+}
+
+impl Allowance {
+    /// No limit applies: no `X-RateLimit-*` headers are written.
+    const UNLIMITED: Self = Self {
+        limit: u64::MAX,
+        remaining: u64::MAX,
+        reset_seconds: 0,
+    };
 }
 
 /// The per-key state of every key seen by this process.
@@ -115,6 +124,18 @@ impl Limiter {
             };
             return Err((ApiError::quota_exhausted(to_midnight), allowance));
         }
+        if limits.rate_per_second <= 0.0 {
+            // No rate limit: only a quota, if any, is counted and reported.
+            state.used_today += 1;
+            return Ok(match limits.daily_quota {
+                Some(quota) => Allowance {
+                    limit: quota,
+                    remaining: quota - state.used_today,
+                    reset_seconds: to_midnight,
+                },
+                None => Allowance::UNLIMITED,
+            });
+        }
         if state.tokens < 1.0 {
             let wait = ((1.0 - state.tokens) / limits.rate_per_second)
                 .ceil()
@@ -164,7 +185,7 @@ pub(crate) async fn rate_limit_headers(mut request: Request, next: Next) -> Resp
     let slot = AllowanceSlot::default();
     request.extensions_mut().insert(Arc::clone(&slot));
     let mut response = next.run(request).await;
-    if let Some(allowance) = slot.get() {
+    if let Some(allowance) = slot.get().filter(|a| **a != Allowance::UNLIMITED) {
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(allowance.limit));
         headers.insert(
@@ -242,6 +263,30 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.code(), "429-02");
         assert!(limiter.admit(&key(), limits, at(86_400.0)).is_ok());
+    }
+
+    #[test]
+    fn a_rate_of_zero_turns_the_rate_limit_off_but_keeps_the_quota() {
+        let limiter = Limiter::default();
+        let off = RateLimits {
+            rate_per_second: 0.0,
+            burst: 1,
+            daily_quota: None,
+        };
+        for _ in 0..10 {
+            assert_eq!(
+                limiter.admit(&key(), off, at(0.0)),
+                Ok(Allowance::UNLIMITED)
+            );
+        }
+        let quota_only = RateLimits {
+            daily_quota: Some(1),
+            ..off
+        };
+        let other = ApiId::parse("other").unwrap();
+        assert!(limiter.admit(&other, quota_only, at(0.0)).is_ok());
+        let (error, _) = limiter.admit(&other, quota_only, at(0.0)).unwrap_err();
+        assert_eq!(error.code(), "429-02");
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub(crate) struct Config {
     /// A second address serving only `/metrics`; empty: none (`/metrics`
     /// is always on the main address too).
     pub(crate) metrics_listen: String,
+    /// Whether metrics are recorded at all; off, `/metrics` answers 404.
+    pub(crate) metrics_enabled: bool,
     /// The `[limits]` section.
     pub(crate) limits: LimitsConfig,
 }
@@ -63,7 +65,7 @@ pub(crate) struct LimitsConfig {
     /// Items that may wait for the store's writer; past that, writes answer 503.
     #[serde(deserialize_with = "whole_number")]
     pub(crate) write_queue_items: usize,
-    /// Sustained requests per second per key (token bucket refill).
+    /// Sustained requests per second per key (token bucket refill); 0: none.
     pub(crate) rate_per_second: f64,
     /// Requests per key that may arrive at once (token bucket size).
     #[serde(deserialize_with = "whole_number")]
@@ -114,6 +116,7 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log_format: LogFormat::default(),
             metrics_listen: String::new(),
+            metrics_enabled: true,
             limits: LimitsConfig::default(),
         }
     }
@@ -160,9 +163,9 @@ impl Config {
             ));
         }
         let limits = &self.limits;
-        if !(limits.rate_per_second.is_finite() && limits.rate_per_second > 0.0) {
+        if !(limits.rate_per_second.is_finite() && limits.rate_per_second >= 0.0) {
             return Err(format!(
-                "limits.rate_per_second must be a number above 0; got {}",
+                "limits.rate_per_second must be a number, 0 for no rate limit; got {}",
                 limits.rate_per_second
             ));
         }

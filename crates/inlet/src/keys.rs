@@ -56,7 +56,7 @@ pub(crate) enum KeysCommand {
 /// `limits.*` configuration.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub(crate) struct KeyLimitArgs {
-    /// Sustained requests per second for this key.
+    /// Sustained requests per second for this key; 0: no rate limit.
     #[arg(long, value_parser = positive_rate)]
     rate_per_second: Option<f64>,
     /// Requests this key may send at once, above the sustained rate.
@@ -79,9 +79,9 @@ impl From<KeyLimitArgs> for KeyLimits {
 
 fn positive_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
         _ => Err(format!(
-            "expected a number above 0, e.g. 100 or 2.5; got {text:?}"
+            "expected a number, e.g. 100 or 2.5, or 0 for no rate limit; got {text:?}"
         )),
     }
 }

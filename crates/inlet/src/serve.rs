@@ -1,7 +1,7 @@
 //! `inlet serve`: open the store, bind, announce the address, serve until
 //! SIGINT or SIGTERM, then finish in-flight requests and exit 0.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,6 +9,7 @@ use inlet_domain::SystemClock;
 use inlet_server::AppState;
 use inlet_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigArgs, LogFormat};
@@ -33,9 +34,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let config = args.config.load()?;
-    init_logging(config.log_format);
+    let _log_guard = init_logging(config.log_format);
     // Before anything records a metric: earlier records would be lost.
-    inlet_server::install_recorder();
+    if config.metrics_enabled {
+        inlet_server::install_recorder();
+    }
     let limits = &config.limits;
     let store = SqliteStore::open_with_queue(&config.data_dir, limits.write_queue_items)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -86,15 +89,24 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr through a background thread, so a slow log pipe never
+/// stalls a request. Nothing is dropped (the writer blocks when its buffer
+/// is full); the returned guard flushes what is left when it is dropped.
+fn init_logging(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_env("INLET_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .with_writer(writer);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.

@@ -155,6 +155,7 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
          data_dir = \"/from/flag\"\n\
          log_format = \"human\"\n\
          metrics_listen = \"\"\n\
+         metrics_enabled = true\n\
          \n\
          [limits]\n\
          max_body_bytes = 4096\n\

@@ -75,6 +75,16 @@ pub(crate) const KEYS: &[Key] = &[
         },
     },
     Key {
+        section: None,
+        name: "metrics_enabled",
+        help: "Record metrics for /metrics: true or false (false answers /metrics with 404).",
+        secret: false,
+        setter: |config, text| {
+            config.metrics_enabled = text.parse().map_err(|_| "true or false")?;
+            Ok(())
+        },
+    },
+    Key {
         section: Some("limits"),
         name: "max_body_bytes",
         help: "Largest request body in bytes (8 MiB); larger answers 413 413-01. At least 1024.",
@@ -97,7 +107,7 @@ pub(crate) const KEYS: &[Key] = &[
     Key {
         section: Some("limits"),
         name: "rate_per_second",
-        help: "Sustained requests per second per key; past it, 429 429-01. A key's own limit wins.",
+        help: "Sustained requests per second per key; past it, 429 429-01; 0: no rate limit. A key's own limit wins.",
         secret: false,
         setter: |config, text| {
             config.limits.rate_per_second =
@@ -250,6 +260,7 @@ mod tests {
             ("data_dir", "/var/lib/inlet"),
             ("log_format", "json"),
             ("metrics_listen", "127.0.0.1:9090"),
+            ("metrics_enabled", "false"),
             ("limits.max_body_bytes", "2048"),
             ("limits.write_queue_items", "7"),
             ("limits.rate_per_second", "2.5"),
@@ -269,6 +280,7 @@ mod tests {
             data_dir: PathBuf::from("/var/lib/inlet"),
             log_format: LogFormat::Json,
             metrics_listen: "127.0.0.1:9090".to_owned(),
+            metrics_enabled: false,
             limits: LimitsConfig {
                 max_body_bytes: 2048,
                 write_queue_items: 7,
@@ -311,6 +323,7 @@ mod tests {
                 "INLET_DATA_DIR",
                 "INLET_LOG_FORMAT",
                 "INLET_METRICS_LISTEN",
+                "INLET_METRICS_ENABLED",
                 "INLET_LIMITS__MAX_BODY_BYTES",
                 "INLET_LIMITS__WRITE_QUEUE_ITEMS",
                 "INLET_LIMITS__RATE_PER_SECOND",

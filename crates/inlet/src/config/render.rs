@@ -91,6 +91,7 @@ mod tests {
             data_dir: PathBuf::from("/var/lib/inlet \"quoted\""),
             log_format: LogFormat::Json,
             metrics_listen: "127.0.0.1:9090".to_owned(),
+            metrics_enabled: false,
             limits: LimitsConfig {
                 max_body_bytes: 4096,
                 write_queue_items: 5,
@@ -113,6 +114,7 @@ mod tests {
              data_dir = \"./inlet-data\"\n\
              log_format = \"human\"\n\
              metrics_listen = \"\"\n\
+             metrics_enabled = true\n\
              \n\
              [limits]\n\
              max_body_bytes = 8388608\n\
