@@ -66,13 +66,19 @@ pub(crate) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Starts the checkpoint thread on a new connection to `path`.
-pub(crate) fn spawn(path: PathBuf) -> std::io::Result<(Nudge, CatchUp)> {
+pub(crate) fn spawn(
+    path: PathBuf,
+    alive: std::sync::mpsc::Sender<()>,
+) -> std::io::Result<(Nudge, CatchUp)> {
     let (sender, receiver) = sync_channel(1);
     let catch_up = CatchUp::default();
     let raised = catch_up.clone();
     thread::Builder::new()
         .name("inlet-sqlite-checkpoint".into())
-        .spawn(move || run(&path, &receiver, &raised))?;
+        .spawn(move || {
+            run(&path, &receiver, &raised);
+            drop(alive);
+        })?;
     Ok((Nudge(sender), catch_up))
 }
 

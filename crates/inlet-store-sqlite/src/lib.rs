@@ -51,7 +51,24 @@ pub struct SqliteStore {
     /// One permit per item waiting for (or with) the writer.
     queued_items: Arc<Semaphore>,
     queue_items: usize,
+    closed: Arc<Mutex<Option<Closed>>>,
     readers: Arc<ReaderPool>,
+}
+
+/// Tells when the store's writer and checkpoint threads have ended: after
+/// every clone of the store is dropped, the last commit made and the WAL
+/// checkpointed into the database file.
+pub struct Closed(std::sync::mpsc::Receiver<()>);
+
+impl Closed {
+    /// Blocks until the threads have ended or `timeout` passes; whether
+    /// they ended.
+    pub fn wait(self, timeout: std::time::Duration) -> bool {
+        matches!(
+            self.0.recv_timeout(timeout),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        )
+    }
 }
 
 struct ReaderPool {
@@ -80,19 +97,29 @@ impl SqliteStore {
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(store_error)?;
         let thread_error = |err| StoreError::Other(format!("cannot start a store thread: {err}"));
-        let (checkpoints, catch_up) = checkpoint::spawn(path.clone()).map_err(thread_error)?;
-        let writer =
-            writer::spawn(conn, MAX_QUEUE_JOBS, checkpoints, catch_up).map_err(thread_error)?;
+        // Each thread holds a sender; when both have ended, the channel closes.
+        let (alive, closed) = std::sync::mpsc::channel();
+        let (checkpoints, catch_up) =
+            checkpoint::spawn(path.clone(), alive.clone()).map_err(thread_error)?;
+        let writer = writer::spawn(conn, MAX_QUEUE_JOBS, checkpoints, catch_up, alive)
+            .map_err(thread_error)?;
         let queue_items = queue_items.clamp(1, Semaphore::MAX_PERMITS);
         Ok(Self {
             writer,
             queued_items: Arc::new(Semaphore::new(queue_items)),
             queue_items,
+            closed: Arc::new(Mutex::new(Some(Closed(closed)))),
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// The handle that tells when this store has shut down; `None` after
+    /// the first call.
+    pub fn closed(&self) -> Option<Closed> {
+        self.closed.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     async fn write<T>(

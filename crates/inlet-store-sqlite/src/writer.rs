@@ -99,11 +99,15 @@ pub(crate) fn spawn(
     queue_jobs: usize,
     checkpoints: Nudge,
     catch_up: CatchUp,
+    alive: std::sync::mpsc::Sender<()>,
 ) -> std::io::Result<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel(queue_jobs);
     thread::Builder::new()
         .name("inlet-sqlite-writer".into())
-        .spawn(move || run(conn, receiver, &checkpoints, &catch_up))?;
+        .spawn(move || {
+            run(conn, receiver, &checkpoints, &catch_up);
+            drop(alive);
+        })?;
     Ok(sender)
 }
 

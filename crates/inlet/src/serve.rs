@@ -34,6 +34,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let config = args.config.load()?;
+    // Dropped last, after the store's threads have ended and logged.
     let _log_guard = init_logging(config.log_format);
     // Before anything records a metric: earlier records would be lost.
     if config.metrics_enabled {
@@ -77,21 +78,39 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "inlet serving"
     );
 
+    let closed = store.closed();
     let state = AppState::new(
         Arc::new(store),
         Arc::new(SystemClock),
         limits.server_limits(),
     );
+    // Returns once in-flight requests are answered; the router, and with it
+    // the last handle on the store, is dropped by then.
     inlet_server::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;
+    if let Some(closed) = closed {
+        let ended = tokio::task::spawn_blocking(move || closed.wait(STORE_CLOSE_TIMEOUT))
+            .await
+            .unwrap_or(false);
+        if !ended {
+            tracing::warn!(
+                "the store did not close in time; its WAL is checkpointed at next start"
+            );
+        }
+    }
     tracing::info!("inlet stopped");
     Ok(())
 }
 
-/// Logs to stderr through a background thread, so a slow log pipe never
-/// stalls a request. Nothing is dropped (the writer blocks when its buffer
-/// is full); the returned guard flushes what is left when it is dropped.
+/// How long a stopping server waits for the store's last checkpoint.
+const STORE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Logs to stderr through a background thread, so that a slow log pipe
+/// never stalls a request, one line per event, without the module path (it
+/// cost more than the rest of a request's log line) and without colour
+/// codes unless stderr is a terminal. Nothing is dropped: the writer blocks
+/// when its buffer is full, and the guard flushes the rest when dropped.
 fn init_logging(format: LogFormat) -> WorkerGuard {
     let filter = EnvFilter::try_from_env("INLET_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let (writer, guard) = NonBlockingBuilder::default()

@@ -1,16 +1,16 @@
 //! The real `inlet` binary in a temp dir: start, announce, crash, restart,
 //! stop, and keys changed by the CLI while a server runs.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+mod common;
+
+use common::Server;
 
 struct Key {
     api_id: String,
@@ -18,8 +18,7 @@ struct Key {
 }
 
 fn inlet(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(INLET)
-        .args(args)
+    common::inlet(args)
         .arg("--data-dir")
         .arg(data_dir)
         .output()
@@ -47,50 +46,6 @@ fn create_key(data_dir: &Path, tenant: &str, roles: &[&str]) -> Key {
     Key {
         api_id: key["apiId"].as_str().expect("apiId").to_owned(),
         secret: key["apiSecret"].as_str().expect("apiSecret").to_owned(),
-    }
-}
-
-/// A running `inlet serve` and the base URL it announced.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(INLET)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start inlet serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("read first line");
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
-        Self { child, url }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{name}"), self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -181,7 +136,7 @@ async fn load(
 #[test]
 fn serve_announces_the_bound_address_on_the_first_line() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(dir.path());
+    let server = Server::start_on(dir.path());
     assert!(server.url.starts_with("http://127.0.0.1:"));
     assert!(!server.url.ends_with(":0"));
 }
@@ -194,7 +149,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_item_and_writes_no_half_batch() 
     const KILL_AFTER_ACKS: usize = 40;
     let dir = tempfile::tempdir().expect("temp dir");
     let key = Arc::new(create_key(dir.path(), "acme", &["ingest", "read"]));
-    let mut server = Server::start(dir.path());
+    let mut server = Server::start_on(dir.path());
     let url = server.url.clone();
     let stop = Arc::new(AtomicBool::new(false));
 
@@ -221,7 +176,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_item_and_writes_no_half_batch() 
         server.child.wait().expect("wait");
     });
 
-    let server = Server::start(dir.path());
+    let server = Server::start_on(dir.path());
     let http = reqwest::Client::new();
     let mut acknowledged_items = 0;
     for (client, (sent, acknowledged)) in results.iter().enumerate() {
@@ -272,7 +227,7 @@ async fn count_present_prefix(
 async fn sigterm_finishes_in_flight_requests_and_exits_0() {
     let dir = tempfile::tempdir().expect("temp dir");
     let key = Arc::new(create_key(dir.path(), "acme", &["ingest", "read"]));
-    let mut server = Server::start(dir.path());
+    let mut server = Server::start_on(dir.path());
     let url = server.url.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let load = load(&url, &key, 4, 1_000, 20, &stop);
@@ -288,8 +243,14 @@ async fn sigterm_finishes_in_flight_requests_and_exits_0() {
         status
     });
     assert!(status.success(), "exit status {status:?}");
+    let wal = dir.path().join("inlet.db-wal");
+    let wal_bytes = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+    assert_eq!(
+        wal_bytes, 0,
+        "a graceful stop checkpoints the WAL into the database"
+    );
 
-    let server = Server::start(dir.path());
+    let server = Server::start_on(dir.path());
     let http = reqwest::Client::new();
     for (client, (_, acknowledged)) in results.iter().enumerate() {
         for &batch in acknowledged {
@@ -307,7 +268,7 @@ async fn sigterm_finishes_in_flight_requests_and_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_created_and_revoked_by_the_cli_are_honoured_by_a_running_server() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = Server::start(dir.path());
+    let server = Server::start_on(dir.path());
     let key = create_key(dir.path(), "acme", &["read"]);
     let http = reqwest::Client::new();
     let health = |key: &Key| {

@@ -2,34 +2,17 @@
 //! file reaches the server, the committed example is what `inlet config
 //! example` prints, and bad configuration stops it before it serves.
 
-use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+mod common;
+
+use common::{Server, inlet};
 
 /// The example file at the repository root.
 const COMMITTED_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../inlet.example.toml");
-
-/// `inlet ARGS` with none of the caller's `INLET_*` variables, so a
-/// developer's or CI's environment cannot change what the test sees.
-fn inlet<I, S>(args: I) -> Command
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut command = Command::new(INLET);
-    command.args(args);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("INLET_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
 
 fn output(command: &mut Command) -> Output {
     command.output().expect("run inlet")
@@ -39,40 +22,6 @@ fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("inlet.toml");
     std::fs::write(&path, text).expect("write config");
     path
-}
-
-/// A running `inlet serve` and the base URL it announced.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(command: &mut Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start inlet serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("read first line");
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
