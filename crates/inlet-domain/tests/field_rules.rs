@@ -18,6 +18,31 @@ use std::borrow::Cow;
 
 const PREFIX: &str = "FAIL_BAD_PARAMS: ERROR: ";
 
+/// The seed examples, as the seed files print them (tests/fixtures/seeds).
+const SEED_MANY_CONVO: &str =
+    include_str!("../../../tests/fixtures/seeds/many-convo-metadata.json");
+const SEED_MANY_CUSTOMER: &str =
+    include_str!("../../../tests/fixtures/seeds/many-customer-metadata.json");
+const SEED_SINGLE_CUSTOMER: &str =
+    include_str!("../../../tests/fixtures/seeds/single-customer-metadata.json");
+
+/// The text of the `items` array of a seed batch body.
+fn seed_items_text(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        items: Box<serde_json::value::RawValue>,
+    }
+    let body: Body = serde_json::from_str(body).expect("seed body");
+    body.items.get().to_owned()
+}
+
+/// The text of item `index` of a seed batch body.
+fn seed_item(body: &str, index: usize) -> String {
+    let items: Vec<Box<serde_json::value::RawValue>> =
+        serde_json::from_str(&seed_items_text(body)).expect("seed items");
+    items[index].get().to_owned()
+}
+
 fn parse(text: &str) -> Json<'_> {
     Json::parse(text).unwrap_or_else(|err| panic!("test JSON {text:?} does not parse: {err}"))
 }
@@ -1613,7 +1638,8 @@ fn the_id_field_of_another_kind_does_not_satisfy_this_one() {
 #[test]
 fn the_seeds_misspelled_externl_conversation_id_item_fails_with_the_exact_message_and_a_warning() {
     let kind = EntityKind::Conversation;
-    let item = parse(SEED_000_MISSPELLED_ITEM);
+    let text = seed_item(SEED_MANY_CONVO, 1);
+    let item = parse(&text);
     let err = refuse(kind, &item);
     assert_eq!(
         err.message(),
@@ -1935,142 +1961,11 @@ fn the_content_hash_depends_on_kind_and_content_but_not_key_order() {
 // ---------------------------------------------------------------------------
 // the seeds' own examples
 
-/// Seed 000, the first example item (YAML transcribed to JSON).
-const SEED_000_EXAMPLE_ITEM: &str = r#"{
-    "externalConversationId": "id-1389",
-    "eventId": "eventId-1388",
-    "lobId": "1038",
-    "lobName": "manufacturing",
-    "groupId": "group59",
-    "groupName": "groupXYZ",
-    "agentRoutingCode": "route-13988",
-    "campaign": "campaign-A",
-    "deviceType": "TABLET",
-    "platform": "IOS",
-    "companySegment": ["Sales", "Marketing"],
-    "companySubdivision": "operating",
-    "businessRule": "Apply customer's discount",
-    "entryType": "reactive",
-    "operatingSystem": "MAC_OS",
-    "browserType": "Safari",
-    "browserVersion": "14.1.2",
-    "attributes": [
-        {"name": "attr1_name", "value": "attr1_value"},
-        {"name": "attr2_name", "value": "attr2_value"}
-    ]
-}"#;
-
-/// Seed 000, the second example item, with the seed's own typo.
-const SEED_000_MISSPELLED_ITEM: &str = r#"{
-    "externlConversationId": "issue1390",
-    "eventId": "eventId-1268",
-    "lobId": "930",
-    "lobName": "retail",
-    "groupId": "store-93",
-    "groupName": "PlazaA",
-    "agentRoutingCode": "route-1983",
-    "campaign": "campaign-B",
-    "deviceType": "PHONE",
-    "platform": "ANDROID",
-    "companySegment": ["SALES", "FINANCE"],
-    "companySubdivision": "operating",
-    "businessRule": "Apply customer's discount",
-    "entryType": "proactive",
-    "operatingSystem": "ANDROID",
-    "browserType": "Chrome",
-    "browserVersion": "103.0.5060.128",
-    "attributes": [
-        {"name": "attr1_name", "value": "attr1_value"},
-        {"name": "attr2_name", "value": "attr2_value"}
-    ]
-}"#;
-
-/// Seed 001, the `items` of its request example, verbatim.
-const SEED_001_ITEMS: &str = r#"[
-{
-"externalConversationId": "id-509",
-"externalCustomerId": "555.555.0100-jdoe@example.com",
-"eventId": "eventId-1938",
-"status": "new",
-"phoneNumber": "(555)555-0100",
-"emailAddress": "jdoe@example.com",
-"userId": "user908038",
-"addressCountry": "United-States",
-"addressState": "New-York",
-"addressZipcode": "10001",
-"attributes": [
-{
-"name": "attr1_name",
-"value": "attr1_value"
-},
-{
-"name": "attr2_name",
-"value": "attr2_value"
-}
-]
-},
-{
-"externalConversationId": "id-203",
-"externalCustomerId": "555.555.0101-mdoe@example.com",
-"eventId": "eventId-1331",
-"status": "existing",
-"phoneNumber": "(555)555-0101",
-"emailAddress": "mdoe@example.com",
-"userId": "user3201033",
-"addressCountry": "United-States",
-"addressState": "New-York",
-"addressZipcode": "10002",
-"attributes": [
-{
-"name": "attr1_name",
-"value": "attr1_value"
-},
-{
-"name": "attr2_name",
-"value": "attr2_value"
-}
-]
-},
-{
-"externalConversationId": "id-69221",
-"externalCustomerId": "555.555.0191",
-"attributes": null
-},
-{
-"externalConversationId": "id-69223",
-"externalCustomerId": "555.555.0193"
-},
-{
-"externalConversationId": "id-69229",
-"externalCustomerId": "zdoe@example.com",
-"phoneNumber": null,
-"userId": null,
-"addressCountry": null
-}
-]"#;
-
-/// Seed 002, the single-customer example.
-const SEED_002_EXAMPLE_ITEM: &str = r#"{
-    "externalConversationId": "id-509",
-    "externalCustomerId": "555.555.0100-jdoe@example.com",
-    "eventId": "eventId-1938",
-    "status": "new",
-    "phoneNumber": "(555)555-0100",
-    "emailAddress": "jdoe@example.com",
-    "userId": "user908038",
-    "addressCountry": "United-States",
-    "addressState": "New-York",
-    "addressZipcode": "10001",
-    "attributes": [
-        {"name": "attr1_name", "value": "attr1_value"},
-        {"name": "attr2_name", "value": "attr2_value"}
-    ]
-}"#;
-
 #[test]
 fn the_seed_conversation_example_is_accepted_with_every_field() {
     let kind = EntityKind::Conversation;
-    let item = accept(kind, &parse(SEED_000_EXAMPLE_ITEM));
+    let text = seed_item(SEED_MANY_CONVO, 0);
+    let item = accept(kind, &parse(&text));
     assert!(item.warnings.is_empty(), "{:?}", item.warnings);
     assert_eq!(item.entity_id.as_str(), "id-1389");
     assert_eq!(item.conversation_id, None);
@@ -2107,7 +2002,8 @@ fn the_seed_conversation_example_is_accepted_with_every_field() {
 #[test]
 fn the_seed_misspelled_item_is_valid_apart_from_its_missing_id() {
     let kind = EntityKind::Conversation;
-    let Json::Object(mut entries) = parse(SEED_000_MISSPELLED_ITEM) else {
+    let text = seed_item(SEED_MANY_CONVO, 1);
+    let Json::Object(mut entries) = parse(&text) else {
         panic!("not an object");
     };
     entries[0].0 = "externalConversationId".into();
@@ -2122,7 +2018,8 @@ fn the_seed_misspelled_item_is_valid_apart_from_its_missing_id() {
 #[test]
 fn all_five_seed_customer_items_are_accepted() {
     let kind = EntityKind::Customer;
-    let Json::Array(items) = parse(SEED_001_ITEMS) else {
+    let text = seed_items_text(SEED_MANY_CUSTOMER);
+    let Json::Array(items) = parse(&text) else {
         panic!("not an array");
     };
     assert_eq!(items.len(), 5);
@@ -2188,7 +2085,7 @@ fn all_five_seed_customer_items_are_accepted() {
 
 #[test]
 fn the_seed_single_customer_example_is_accepted() {
-    let item = accept(EntityKind::Customer, &parse(SEED_002_EXAMPLE_ITEM));
+    let item = accept(EntityKind::Customer, &parse(SEED_SINGLE_CUSTOMER));
     assert!(item.warnings.is_empty());
     assert_eq!(text_of(&item, "addressZipcode").as_deref(), Some("10001"));
 }

@@ -9,166 +9,21 @@ use crate::helpers::{batch, json, ok_json, spawn_app};
 
 /// Seed 000 (`many-convo-metadata`): the request `example`. The second item
 /// misspells `externalConversationId` as `externlConversationId`.
-const MANY_CONVO_EXAMPLE: &str = r#"{
-  "items": [
-    {
-      "externalConversationId": "id-1389",
-      "eventId": "eventId-1388",
-      "lobId": "1038",
-      "lobName": "manufacturing",
-      "groupId": "group59",
-      "groupName": "groupXYZ",
-      "agentRoutingCode": "route-13988",
-      "campaign": "campaign-A",
-      "deviceType": "TABLET",
-      "platform": "IOS",
-      "companySegment": ["Sales", "Marketing"],
-      "companySubdivision": "operating",
-      "businessRule": "Apply customer's discount",
-      "entryType": "reactive",
-      "operatingSystem": "MAC_OS",
-      "browserType": "Safari",
-      "browserVersion": "14.1.2",
-      "attributes": [
-        {"name": "attr1_name", "value": "attr1_value"},
-        {"name": "attr2_name", "value": "attr2_value"}
-      ]
-    },
-    {
-      "externlConversationId": "issue1390",
-      "eventId": "eventId-1268",
-      "lobId": "930",
-      "lobName": "retail",
-      "groupId": "store-93",
-      "groupName": "PlazaA",
-      "agentRoutingCode": "route-1983",
-      "campaign": "campaign-B",
-      "deviceType": "PHONE",
-      "platform": "ANDROID",
-      "companySegment": ["SALES", "FINANCE"],
-      "companySubdivision": "operating",
-      "businessRule": "Apply customer's discount",
-      "entryType": "proactive",
-      "operatingSystem": "ANDROID",
-      "browserType": "Chrome",
-      "browserVersion": "103.0.5060.128",
-      "attributes": [
-        {"name": "attr1_name", "value": "attr1_value"},
-        {"name": "attr2_name", "value": "attr2_value"}
-      ]
-    }
-  ]
-}"#;
+const MANY_CONVO_EXAMPLE: &str =
+    include_str!("../../../../tests/fixtures/seeds/many-convo-metadata.json");
 
 /// Seed 001 (`many-customer-metadata`): the curl `--data` body, verbatim.
-const MANY_CUSTOMER_EXAMPLE: &str = r#"{
-"items": [
-{
-"externalConversationId": "id-509",
-"externalCustomerId": "555.555.0100-jdoe@example.com",
-"eventId": "eventId-1938",
-"status": "new",
-"phoneNumber": "(555)555-0100",
-"emailAddress": "jdoe@example.com",
-"userId": "user908038",
-"addressCountry": "United-States",
-"addressState": "New-York",
-"addressZipcode": "10001",
-"attributes": [
-{
-"name": "attr1_name",
-"value": "attr1_value"
-},
-{
-"name": "attr2_name",
-"value": "attr2_value"
-}
-]
-},
-{
-"externalConversationId": "id-203",
-"externalCustomerId": "555.555.0101-mdoe@example.com",
-"eventId": "eventId-1331",
-"status": "existing",
-"phoneNumber": "(555)555-0101",
-"emailAddress": "mdoe@example.com",
-"userId": "user3201033",
-"addressCountry": "United-States",
-"addressState": "New-York",
-"addressZipcode": "10002",
-"attributes": [
-{
-"name": "attr1_name",
-"value": "attr1_value"
-},
-{
-"name": "attr2_name",
-"value": "attr2_value"
-}
-]
-},
-{
-"externalConversationId": "id-69221",
-"externalCustomerId": "555.555.0191",
-"attributes": null
-},
-{
-"externalConversationId": "id-69223",
-"externalCustomerId": "555.555.0193"
-},
-{
-"externalConversationId": "id-69229",
-"externalCustomerId": "zdoe@example.com",
-"phoneNumber": null,
-"userId": null,
-"addressCountry": null
-}
-]
-}"#;
+const MANY_CUSTOMER_EXAMPLE: &str =
+    include_str!("../../../../tests/fixtures/seeds/many-customer-metadata.json");
 
 /// Seed 002 (`single-customer-metadata`): the request `example`.
-const SINGLE_CUSTOMER_EXAMPLE: &str = r#"{
-  "externalConversationId": "id-509",
-  "externalCustomerId": "555.555.0100-jdoe@example.com",
-  "eventId": "eventId-1938",
-  "status": "new",
-  "phoneNumber": "(555)555-0100",
-  "emailAddress": "jdoe@example.com",
-  "userId": "user908038",
-  "addressCountry": "United-States",
-  "addressState": "New-York",
-  "addressZipcode": "10001",
-  "attributes": [
-    {"name": "attr1_name", "value": "attr1_value"},
-    {"name": "attr2_name", "value": "attr2_value"}
-  ]
-}"#;
+const SINGLE_CUSTOMER_EXAMPLE: &str =
+    include_str!("../../../../tests/fixtures/seeds/single-customer-metadata.json");
 
 /// Seed 000's item `example`, which seed 003 (`single-convo-metadata`)
 /// documents as its body.
-const SINGLE_CONVO_EXAMPLE: &str = r#"{
-  "externalConversationId": "id-1389",
-  "eventId": "eventId-1388",
-  "lobId": "1038",
-  "lobName": "manufacturing",
-  "groupId": "group59",
-  "groupName": "groupXYZ",
-  "agentRoutingCode": "route-13988",
-  "campaign": "campaign-A",
-  "deviceType": "TABLET",
-  "platform": "IOS",
-  "companySegment": ["Sales", "Marketing"],
-  "companySubdivision": "operating",
-  "businessRule": "Apply customer's discount",
-  "entryType": "reactive",
-  "operatingSystem": "MAC_OS",
-  "browserType": "Safari",
-  "browserVersion": "14.1.2",
-  "attributes": [
-    {"name": "attr1_name", "value": "attr1_value"},
-    {"name": "attr2_name", "value": "attr2_value"}
-  ]
-}"#;
+const SINGLE_CONVO_EXAMPLE: &str =
+    include_str!("../../../../tests/fixtures/seeds/single-convo-metadata.json");
 
 /// The profile the seed's first conversation item produces.
 fn seed_conversation_metadata() -> Value {
