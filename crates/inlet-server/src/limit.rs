@@ -98,12 +98,21 @@ impl Limiter {
     ) -> Result<Allowance, (ApiError, Allowance)> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         let burst = f64::from(limits.burst);
-        let state = keys.entry(api_id.clone()).or_insert_with(|| KeyState {
-            tokens: burst,
-            refilled: now,
-            day: day_of(now),
-            used_today: 0,
-        });
+        // Copy the id only the first time a key is seen, not on every request.
+        if !keys.contains_key(api_id) {
+            keys.insert(
+                api_id.clone(),
+                KeyState {
+                    tokens: burst,
+                    refilled: now,
+                    day: day_of(now),
+                    used_today: 0,
+                },
+            );
+        }
+        let Some(state) = keys.get_mut(api_id) else {
+            unreachable!("inserted above while holding the lock")
+        };
         // A clock that steps back refills nothing rather than draining.
         let elapsed =
             (now.as_micros() - state.refilled.as_micros()).max(0) as f64 / MICROS_PER_SECOND;

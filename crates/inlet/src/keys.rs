@@ -57,7 +57,7 @@ pub(crate) enum KeysCommand {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub(crate) struct KeyLimitArgs {
     /// Sustained requests per second for this key; 0: no rate limit.
-    #[arg(long, value_parser = positive_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_rate)]
     rate_per_second: Option<f64>,
     /// Requests this key may send at once, above the sustained rate.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]

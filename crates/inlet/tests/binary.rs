@@ -329,4 +329,22 @@ fn keys_create_refuses_bad_roles_and_zero_days_with_a_clear_message() {
     );
     assert!(!zero.status.success());
     assert!(String::from_utf8_lossy(&zero.stderr).contains("expires-in-days"));
+    let negative_rate = inlet(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--role",
+            "read",
+            "--rate-per-second",
+            "-1",
+        ],
+    );
+    assert!(!negative_rate.status.success());
+    assert!(
+        String::from_utf8_lossy(&negative_rate.stderr).contains("or 0 for no rate limit"),
+        "{negative_rate:?}"
+    );
 }
