@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, Role, Timestamp};
-use inlet_store::{EntityView, RejectionQuery, StoreError};
+use inlet_store::{EntityView, Position, RejectionQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -183,7 +183,7 @@ pub(crate) async fn list_rejections(
     let page = state.store.list_rejections(&caller.tenant, query).await?;
     let next_cursor = page
         .has_more
-        .then(|| page.items.last().map(|last| last.sequence.to_string()))
+        .then(|| page.items.last().map(|last| last.position.to_string()))
         .flatten();
     let rejections = page
         .items
@@ -279,7 +279,7 @@ fn rejection_query(params: &RejectionParams) -> Result<RejectionQuery, ApiError>
         .cursor
         .as_deref()
         .map(|text| {
-            text.parse::<i64>().map_err(|_| {
+            text.parse::<Position>().map_err(|_| {
                 ApiError::bad_request(format!(
                     "cursor {text:?} is not one this server gave out; pass nextCursor unchanged"
                 ))

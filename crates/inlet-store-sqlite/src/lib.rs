@@ -71,6 +71,18 @@ impl Closed {
     }
 }
 
+/// The schema version of the store in `data_dir`; 0 when there is none yet.
+pub fn schema_version(data_dir: &Path) -> Result<usize, StoreError> {
+    let path = data_dir.join(DATABASE_FILE);
+    if !path.exists() {
+        return Ok(0);
+    }
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(store_error)?;
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(store_error)
+}
+
 struct ReaderPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,

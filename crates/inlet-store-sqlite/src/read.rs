@@ -1,7 +1,9 @@
 //! The read queries. They run on reader connections, never on the writer.
 
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
-use inlet_store::{EntityView, HistoryEntry, Page, Rejection, RejectionQuery, StoredEvent};
+use inlet_store::{
+    EntityView, HistoryEntry, Page, Position, Rejection, RejectionQuery, StoredEvent,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::credential::{corrupt, parse};
@@ -131,14 +133,17 @@ pub(crate) fn rejections(
         .query_map(
             params![
                 tenant.as_str(),
-                query.after.unwrap_or(0),
+                query.after.map_or(0, |after| after.seq),
                 query.since.map_or(i64::MIN, Timestamp::as_micros),
                 limit.saturating_add(1),
             ],
             |row| {
                 let errors: String = row.get(6)?;
                 Ok(Rejection {
-                    sequence: row.get(0)?,
+                    position: Position {
+                        epoch: 0,
+                        seq: row.get(0)?,
+                    },
                     id: parse(row, 1, EventId::parse)?,
                     received_at: Timestamp::from_micros(row.get(2)?),
                     kind: parse(row, 3, |text| EntityKind::parse(&text).ok_or(()))?,

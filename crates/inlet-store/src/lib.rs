@@ -8,6 +8,7 @@
 mod credential;
 mod error;
 mod ingest;
+mod position;
 mod read;
 mod store;
 
@@ -17,5 +18,6 @@ pub mod conformance;
 pub use credential::{Credential, KeyLimits, NewCredential, SecretHash};
 pub use error::StoreError;
 pub use ingest::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};
+pub use position::{BadPosition, Position};
 pub use read::{EntityView, HistoryEntry, Page, Rejection, RejectionQuery, StoredEvent};
 pub use store::Store;

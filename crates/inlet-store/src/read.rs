@@ -3,6 +3,8 @@
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, Timestamp};
 use serde_json::{Map, Value};
 
+use crate::Position;
+
 /// The current state of one entity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityView {
@@ -55,8 +57,8 @@ pub struct StoredEvent {
 /// A rejected item, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// Its position in the tenant's rejections; cursors are built from it.
-    pub sequence: i64,
+    /// Its place in the tenant's rejections; cursors are built from it.
+    pub position: Position,
     /// The eventId answered for it.
     pub id: EventId,
     /// When it was received.
@@ -80,8 +82,8 @@ pub struct Rejection {
 pub struct RejectionQuery {
     /// Only those received at or after this time.
     pub since: Option<Timestamp>,
-    /// Only those after this sequence number (from a cursor).
-    pub after: Option<i64>,
+    /// Only those after this position (from a cursor).
+    pub after: Option<Position>,
     /// At most this many.
     pub limit: usize,
 }

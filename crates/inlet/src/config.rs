@@ -51,8 +51,40 @@ pub(crate) struct Config {
     pub(crate) metrics_listen: String,
     /// Whether metrics are recorded at all; off, `/metrics` answers 404.
     pub(crate) metrics_enabled: bool,
+    /// A PostgreSQL URL; set, inlet uses PostgreSQL instead of `data_dir`.
+    pub(crate) database_url: String,
     /// The `[limits]` section.
     pub(crate) limits: LimitsConfig,
+    /// The `[postgres]` section, used only with `database_url`.
+    pub(crate) postgres: PostgresConfig,
+}
+
+/// `[postgres]`: how much of PostgreSQL one node takes, and how long it
+/// waits for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct PostgresConfig {
+    /// Connections this node keeps at most.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) pool_size: usize,
+    /// Longest one statement may run, in seconds.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) statement_timeout_seconds: usize,
+    /// Longest a new connection may take to open, in seconds.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) connect_timeout_seconds: usize,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: inlet_store_postgres::DEFAULT_POOL_SIZE,
+            statement_timeout_seconds: inlet_store_postgres::DEFAULT_STATEMENT_TIMEOUT.as_secs()
+                as usize,
+            connect_timeout_seconds: inlet_store_postgres::DEFAULT_CONNECT_TIMEOUT.as_secs()
+                as usize,
+        }
+    }
 }
 
 /// `[limits]`: bounds on requests and on the store's write queue.
@@ -117,7 +149,9 @@ impl Default for Config {
             log_format: LogFormat::default(),
             metrics_listen: String::new(),
             metrics_enabled: true,
+            database_url: String::new(),
             limits: LimitsConfig::default(),
+            postgres: PostgresConfig::default(),
         }
     }
 }
@@ -188,6 +222,30 @@ impl Config {
                     "limits.{name} must be a whole number of seconds, at least 1; got {seconds}"
                 ));
             }
+        }
+        let postgres = &self.postgres;
+        for (name, value) in [
+            ("pool_size", postgres.pool_size),
+            (
+                "statement_timeout_seconds",
+                postgres.statement_timeout_seconds,
+            ),
+            ("connect_timeout_seconds", postgres.connect_timeout_seconds),
+        ] {
+            if value < 1 {
+                return Err(format!(
+                    "postgres.{name} must be a whole number, at least 1; got {value}"
+                ));
+            }
+        }
+        if !self.database_url.is_empty()
+            && !self.database_url.starts_with("postgres://")
+            && !self.database_url.starts_with("postgresql://")
+        {
+            // The URL may hold a password: it is not echoed.
+            return Err("database_url must be a postgres:// URL, e.g. \
+                 postgres://inlet:PASSWORD@db.internal:5432/inlet, or empty for the embedded store"
+                .to_owned());
         }
         if self.limits.write_queue_items < MIN_WRITE_QUEUE_ITEMS {
             return Err(format!(

@@ -1,13 +1,14 @@
 //! `inlet keys create | list | revoke`: manage API keys in the store
-//! directly. Safe while a server runs on the same data directory; the server
-//! honours changes within a second (its key cache lives 500 ms).
+//! directly. Safe while servers run on the same data directory or database;
+//! every server honours changes within a second (its key cache lives 500 ms).
+
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use inlet_domain::{ApiId, Clock, Role, SystemClock, TenantId};
 use inlet_server::issue_key;
 use inlet_store::{Credential, KeyLimits, Store, StoreError};
-use inlet_store_sqlite::SqliteStore;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -107,7 +108,7 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
         } => {
             let tenant = TenantId::parse(tenant).context("invalid --tenant")?;
             let roles = parse_roles(&roles)?;
-            let store = open(&store)?;
+            let store = open(&store).await?;
             let issued = issue_key(
                 tenant,
                 roles,
@@ -139,7 +140,8 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::List { store } => {
             let now = SystemClock.now();
-            for credential in open(&store)?
+            for credential in open(&store)
+                .await?
                 .list_credentials()
                 .await
                 .context("cannot list keys")?
@@ -149,7 +151,8 @@ pub(crate) async fn run(command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { api_id, store } => {
             let api_id = ApiId::parse(api_id).context("invalid api id")?;
-            match open(&store)?
+            match open(&store)
+                .await?
                 .revoke_credential(&api_id, SystemClock.now())
                 .await
             {
@@ -173,10 +176,8 @@ fn parse_roles(names: &[String]) -> anyhow::Result<Vec<Role>> {
     Ok(roles)
 }
 
-fn open(args: &StoreArgs) -> anyhow::Result<SqliteStore> {
-    let data_dir = args.data_dir()?;
-    SqliteStore::open(&data_dir)
-        .with_context(|| format!("cannot open the store in {}", data_dir.display()))
+async fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(crate::store::open(&args.load()?).await?.store)
 }
 
 fn describe(credential: &Credential, now: inlet_domain::Timestamp) -> serde_json::Value {

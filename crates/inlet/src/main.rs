@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod config;
 mod keys;
 mod serve;
+mod store;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,20 @@ enum Command {
     /// Print the configuration in effect, or an example file.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Bring the store's schema up to date (serve does this at start too).
+    Migrate(config::StoreArgs),
+}
+
+/// `inlet migrate`: applies the schema steps the store lacks and says so.
+/// Safe while servers run; on PostgreSQL, safe from several nodes at once.
+async fn migrate(args: &config::StoreArgs) -> anyhow::Result<()> {
+    let (before, after) = store::migrate(&args.load()?).await?;
+    if before == after {
+        println!("schema is up to date (version {after})");
+    } else {
+        println!("schema migrated from version {before} to {after}");
+    }
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +66,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Keys(command) => keys::run(command).await,
             Command::Config(command) => config::run(command),
+            Command::Migrate(args) => migrate(&args).await,
         }
     });
     match result {

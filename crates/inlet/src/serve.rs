@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use inlet_domain::SystemClock;
 use inlet_server::AppState;
-use inlet_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
@@ -21,18 +20,7 @@ pub(crate) struct ServeArgs {
     config: ConfigArgs,
 }
 
-/// The variable that will select the PostgreSQL store (DESIGN.md §4).
-const DATABASE_URL_VARIABLE: &str = "INLET_DATABASE_URL";
-
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    // Writing to the embedded store when PostgreSQL was asked for would put
-    // data where the operator will not look for it.
-    if std::env::var_os(DATABASE_URL_VARIABLE).is_some_and(|url| !url.is_empty()) {
-        anyhow::bail!(
-            "{DATABASE_URL_VARIABLE} is set, but this inlet supports only its embedded store \
-             so far; unset it to serve from --data-dir"
-        );
-    }
     let config = args.config.load()?;
     // Dropped last, after the store's threads have ended and logged.
     let _log_guard = init_logging(config.log_format);
@@ -41,8 +29,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         inlet_server::install_recorder();
     }
     let limits = &config.limits;
-    let store = SqliteStore::open_with_queue(&config.data_dir, limits.write_queue_items)
-        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let opened = crate::store::open(&config).await?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -72,18 +59,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     stdout.flush().context("cannot write to stdout")?;
     tracing::info!(
         %address,
-        data_dir = %config.data_dir.display(),
+        store = %opened.location,
         max_body_bytes = limits.max_body_bytes,
         write_queue_items = limits.write_queue_items,
         "inlet serving"
     );
 
-    let closed = store.closed();
-    let state = AppState::new(
-        Arc::new(store),
-        Arc::new(SystemClock),
-        limits.server_limits(),
-    );
+    let closed = opened.closed;
+    let state = AppState::new(opened.store, Arc::new(SystemClock), limits.server_limits());
     // Returns once in-flight requests are answered; the router, and with it
     // the last handle on the store, is dropped by then.
     inlet_server::serve(listener, state, shutdown_signal())

@@ -95,6 +95,8 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
             .env("INLET_CONFIG", &config)
             .env("INLET_LISTEN", "127.0.0.1:1002")
             .env("INLET_DATA_DIR", "/from/env")
+            .env("INLET_DATABASE_URL", "postgres://inlet:pa55word@db/inlet")
+            .env("INLET_POSTGRES__POOL_SIZE", "4")
             .env("INLET_API_SECRET", "reserved-and-ignored"),
     );
     assert!(printed.status.success(), "{printed:?}");
@@ -105,6 +107,7 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
          log_format = \"human\"\n\
          metrics_listen = \"\"\n\
          metrics_enabled = true\n\
+         database_url = \"[redacted]\"\n\
          \n\
          [limits]\n\
          max_body_bytes = 4096\n\
@@ -113,7 +116,12 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
          burst = 200\n\
          daily_quota = 0\n\
          request_timeout_seconds = 60\n\
-         body_read_timeout_seconds = 30\n"
+         body_read_timeout_seconds = 30\n\
+         \n\
+         [postgres]\n\
+         pool_size = 4\n\
+         statement_timeout_seconds = 30\n\
+         connect_timeout_seconds = 5\n"
     );
 }
 
@@ -149,18 +157,44 @@ fn serve_refuses_an_unknown_section_variable_naming_it() {
 }
 
 #[test]
-fn serve_refuses_to_start_when_a_database_url_asks_for_a_store_it_does_not_have() {
+fn serve_on_an_unreachable_database_fails_naming_it_but_not_its_password() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // Port 1 on loopback: nothing listens, so the connection is refused.
     let out = output(
         inlet(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path())
-            .env("INLET_DATABASE_URL", "postgres://127.0.0.1/inlet"),
+            .env(
+                "INLET_DATABASE_URL",
+                "postgres://inlet:pa55word@127.0.0.1:1/inlet",
+            )
+            .env("INLET_POSTGRES__CONNECT_TIMEOUT_SECONDS", "2"),
     );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("INLET_DATABASE_URL is set"), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the PostgreSQL store at postgres://127.0.0.1:1/inlet"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pa55word"), "{stderr}");
     assert!(
         !dir.path().join("inlet.db").exists(),
         "nothing may be written to the embedded store"
     );
+}
+
+#[test]
+fn a_database_url_that_is_not_postgres_is_refused() {
+    let out = output(&mut inlet([
+        "config",
+        "print",
+        "--database-url",
+        "mysql://root:pa55word@127.0.0.1/inlet",
+    ]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--database-url: database_url must be a postgres:// URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("pa55word"), "{stderr}");
 }

@@ -264,7 +264,7 @@ async fn bad_limit_answers_400_01_naming_limit() {
 #[tokio::test]
 async fn bad_cursor_answers_400_01_naming_cursor() {
     let app = spawn_app().await;
-    for cursor in ["abc", "1.5", "", "99999999999999999999"] {
+    for cursor in ["abc", "-3", "1.", "1.-5", "", "99999999999999999999"] {
         let response = app.rejections(&format!("?cursor={cursor}")).await;
         let message = assert_error(response, 400, "400-01").await;
         assert!(

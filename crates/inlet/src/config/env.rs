@@ -22,12 +22,10 @@ const PREFIX: &str = "INLET_";
 const SEPARATOR: &str = "__";
 
 /// Flat variables read elsewhere (the config file's path, the log filter)
-/// or by inlet's clients, and reserved for the PostgreSQL backend. Never
-/// refused, never taken for a key.
+/// or by inlet's clients. Never refused, never taken for a key.
 const RESERVED: &[&str] = &[
     "INLET_CONFIG",
     "INLET_LOG",
-    "INLET_DATABASE_URL",
     "INLET_URL",
     "INLET_API_ID",
     "INLET_API_SECRET",
@@ -124,7 +122,6 @@ mod tests {
     #[test]
     fn reserved_and_other_flat_variables_are_accepted_and_change_nothing() {
         let config = applied(&[
-            ("INLET_DATABASE_URL", "postgres://db/inlet"),
             ("INLET_URL", "http://127.0.0.1:8080"),
             ("INLET_API_ID", "abc"),
             ("INLET_API_SECRET", "s3cret"),

@@ -35,6 +35,10 @@ pub(crate) struct ConfigArgs {
     /// [default: none] [env: INLET_METRICS_LISTEN]
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_listen: Option<String>,
+    /// Store in PostgreSQL instead of --data-dir:
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE [env: INLET_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 impl ConfigArgs {
@@ -66,16 +70,21 @@ impl ConfigArgs {
             config.metrics_listen.clone_from(metrics_listen);
             checked(config, "--metrics-listen")?;
         }
+        if let Some(database_url) = &self.database_url {
+            config.database_url.clone_from(database_url);
+            checked(config, "--database-url")?;
+        }
         Ok(())
     }
 }
 
-/// Where the embedded store lives, for the commands that open it without
-/// serving (`inlet keys`): the same layers as `inlet serve`, so a
-/// `data_dir` in the config file or `INLET_DATA_DIR` reaches them too.
+/// Where the store is, for the commands that open it without serving
+/// (`inlet keys`, `inlet migrate`): the same layers as `inlet serve`, so a
+/// `data_dir` or `database_url` in the config file or the environment
+/// reaches them too.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct StoreArgs {
-    /// TOML configuration file; only its `data_dir` is used here
+    /// TOML configuration file; only its store settings are used here
     /// [env: INLET_CONFIG]
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -83,16 +92,21 @@ pub(crate) struct StoreArgs {
     /// [default: ./inlet-data] [env: INLET_DATA_DIR]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of --data-dir [env: INLET_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 impl StoreArgs {
-    /// The effective `data_dir`.
-    pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
+    /// The effective configuration, of which these commands use the store
+    /// settings.
+    pub(crate) fn load(&self) -> anyhow::Result<Config> {
         let args = ConfigArgs {
             config: self.config.clone(),
             data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
             ..ConfigArgs::default()
         };
-        Ok(args.load()?.data_dir)
+        args.load()
     }
 }

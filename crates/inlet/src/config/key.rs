@@ -21,8 +21,7 @@ pub(crate) struct Key {
     /// One line for `inlet config example`.
     pub(crate) help: &'static str,
     /// Whether `inlet config print` must hide the value (and errors must not
-    /// echo it). No key is secret yet; a future one (a database password)
-    /// sets this.
+    /// echo it): `database_url`, which may hold a password.
     pub(crate) secret: bool,
     /// Parses `text` into the key's field; on failure, the form expected.
     pub(crate) setter: fn(&mut Config, &str) -> Result<(), &'static str>,
@@ -81,6 +80,16 @@ pub(crate) const KEYS: &[Key] = &[
         secret: false,
         setter: |config, text| {
             config.metrics_enabled = text.parse().map_err(|_| "true or false")?;
+            Ok(())
+        },
+    },
+    Key {
+        section: None,
+        name: "database_url",
+        help: "PostgreSQL to store in, postgres://USER:PASSWORD@HOST:PORT/DATABASE; empty: the embedded store in data_dir.",
+        secret: true,
+        setter: |config, text| {
+            config.database_url = text.to_owned();
             Ok(())
         },
     },
@@ -155,6 +164,36 @@ pub(crate) const KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        section: Some("postgres"),
+        name: "pool_size",
+        help: "Connections to PostgreSQL this node keeps at most. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.postgres.pool_size = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("postgres"),
+        name: "statement_timeout_seconds",
+        help: "Longest one SQL statement may run; past it the request answers 503 503-01. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.postgres.statement_timeout_seconds = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("postgres"),
+        name: "connect_timeout_seconds",
+        help: "Longest a new connection to PostgreSQL may take to open; past it, 503 503-01. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.postgres.connect_timeout_seconds = whole_number(text)?;
+            Ok(())
+        },
+    },
 ];
 
 impl Key {
@@ -188,7 +227,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::config::LimitsConfig;
+    use crate::config::{LimitsConfig, PostgresConfig};
 
     /// `section.name` of every leaf of the serialized defaults.
     fn field_paths() -> BTreeSet<String> {
@@ -261,6 +300,7 @@ mod tests {
             ("log_format", "json"),
             ("metrics_listen", "127.0.0.1:9090"),
             ("metrics_enabled", "false"),
+            ("database_url", "postgres://db.internal/inlet"),
             ("limits.max_body_bytes", "2048"),
             ("limits.write_queue_items", "7"),
             ("limits.rate_per_second", "2.5"),
@@ -268,6 +308,9 @@ mod tests {
             ("limits.daily_quota", "1000"),
             ("limits.request_timeout_seconds", "11"),
             ("limits.body_read_timeout_seconds", "4"),
+            ("postgres.pool_size", "3"),
+            ("postgres.statement_timeout_seconds", "8"),
+            ("postgres.connect_timeout_seconds", "2"),
         ];
         assert_eq!(changed.len(), KEYS.len(), "cover every key");
         let mut config = Config::default();
@@ -281,6 +324,7 @@ mod tests {
             log_format: LogFormat::Json,
             metrics_listen: "127.0.0.1:9090".to_owned(),
             metrics_enabled: false,
+            database_url: "postgres://db.internal/inlet".to_owned(),
             limits: LimitsConfig {
                 max_body_bytes: 2048,
                 write_queue_items: 7,
@@ -289,6 +333,11 @@ mod tests {
                 daily_quota: 1000,
                 request_timeout_seconds: 11,
                 body_read_timeout_seconds: 4,
+            },
+            postgres: PostgresConfig {
+                pool_size: 3,
+                statement_timeout_seconds: 8,
+                connect_timeout_seconds: 2,
             },
         };
         assert_eq!(config, expected);
@@ -324,6 +373,7 @@ mod tests {
                 "INLET_LOG_FORMAT",
                 "INLET_METRICS_LISTEN",
                 "INLET_METRICS_ENABLED",
+                "INLET_DATABASE_URL",
                 "INLET_LIMITS__MAX_BODY_BYTES",
                 "INLET_LIMITS__WRITE_QUEUE_ITEMS",
                 "INLET_LIMITS__RATE_PER_SECOND",
@@ -331,6 +381,9 @@ mod tests {
                 "INLET_LIMITS__DAILY_QUOTA",
                 "INLET_LIMITS__REQUEST_TIMEOUT_SECONDS",
                 "INLET_LIMITS__BODY_READ_TIMEOUT_SECONDS",
+                "INLET_POSTGRES__POOL_SIZE",
+                "INLET_POSTGRES__STATEMENT_TIMEOUT_SECONDS",
+                "INLET_POSTGRES__CONNECT_TIMEOUT_SECONDS",
             ]
         );
     }

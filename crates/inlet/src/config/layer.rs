@@ -252,9 +252,9 @@ mod tests {
             message.starts_with("calls: unknown field `calls`"),
             "{message}"
         );
-        let message = refusal("database_url = \"postgres://db\"\n");
+        let message = refusal("database_uri = \"postgres://db\"\n");
         assert!(
-            message.starts_with("database_url: unknown field"),
+            message.starts_with("database_uri: unknown field"),
             "{message}"
         );
     }

@@ -38,11 +38,21 @@ impl Server {
     /// Starts `command` (an `inlet serve ...`) and reads the address from
     /// its first stdout line; no waiting beyond that line.
     pub fn start(command: &mut Command) -> Self {
-        let mut child = command
+        Self::announced(Self::spawn(command))
+    }
+
+    /// Starts `command` without waiting for it: several servers can then
+    /// start at the same moment, and each is [`Server::announced`] after.
+    pub fn spawn(command: &mut Command) -> Child {
+        command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start inlet serve");
+            .expect("start inlet serve")
+    }
+
+    /// The server `child` once it has announced its address.
+    pub fn announced(mut child: Child) -> Self {
         let stdout = child.stdout.take().expect("stdout");
         let mut first = String::new();
         BufReader::new(stdout)

@@ -1,0 +1,334 @@
+//! inlet's scale-out store: PostgreSQL, shared by any number of stateless
+//! inlet nodes.
+//!
+//! Every operation takes a connection from a bounded pool and runs one
+//! transaction; PostgreSQL's own group commit makes concurrent requests share
+//! WAL flushes, and `synchronous_commit` (on by default) makes a returned
+//! `ingest` durable. Correctness across nodes comes from the database alone:
+//! entity rows are locked in one global order ([`ingest`](crate::ingest)),
+//! eventIds are a primary key, and listings read behind a safe horizon
+//! ([`inlet_store::Position`]).
+//!
+//! No operation waits forever: getting a connection, connecting, and each
+//! operation as a whole have deadlines, past which the store answers
+//! `Unavailable` (503 upstream) and the pool replaces broken connections by
+//! itself when the server is back.
+
+mod credential;
+mod error;
+mod ingest;
+mod read;
+mod schema;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
+use inlet_store::{
+    Credential, EntityView, EntryOutcome, IngestBatch, NewCredential, Page, Rejection,
+    RejectionQuery, Store, StoreError, StoredEvent,
+};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio_postgres::NoTls;
+
+use crate::error::{pool_error, store_error};
+
+/// Connections each node keeps at most. PostgreSQL's default
+/// `max_connections` is 100; 16 per node leaves room for several nodes and
+/// for operators, and is more than a 2–8 core database can run at once.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// Longest one SQL statement may run on the server before it is cancelled.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest a new connection may take to open.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to reach PostgreSQL and how many resources to take there.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// A `postgres://user:password@host:port/database` URL (or key=value
+    /// connection string). TLS is not supported: connect over a private
+    /// network or a local socket.
+    pub url: String,
+    /// Connections this node keeps at most.
+    pub pool_size: usize,
+    /// Longest one statement may run (server-side `statement_timeout`).
+    pub statement_timeout: Duration,
+    /// Longest a new connection may take to open.
+    pub connect_timeout: Duration,
+    /// Items that may wait for a connection or be written at once; past
+    /// that, writes answer `Unavailable` at once.
+    pub queue_items: usize,
+}
+
+impl PgSettings {
+    /// Settings with the defaults for everything but the URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: DEFAULT_POOL_SIZE,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            queue_items: 20_000,
+        }
+    }
+}
+
+/// The PostgreSQL store. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    /// Deadline of one whole store operation, past which it answers
+    /// `Unavailable` even if the network went silent (no reset, no
+    /// answer), where neither the server's timeout nor TCP would notice.
+    operation_timeout: Duration,
+    /// One permit per item being written or waiting to be.
+    queued_items: Arc<Semaphore>,
+    queue_items: usize,
+}
+
+impl PgStore {
+    /// Connects, applies migrations and returns the store. Fails with
+    /// `Unavailable` when the server cannot be reached.
+    pub async fn connect(settings: &PgSettings) -> Result<Self, StoreError> {
+        let store = Self::connect_without_migrating(settings)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Builds the pool without touching the server; connections are opened
+    /// on first use.
+    pub fn connect_without_migrating(settings: &PgSettings) -> Result<Self, StoreError> {
+        let config = pg_config(settings)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                // A connection that a failure closed is replaced; the
+                // server's health is not probed on every checkout.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(settings.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(settings.statement_timeout))
+            .create_timeout(Some(settings.connect_timeout))
+            .recycle_timeout(Some(settings.connect_timeout))
+            .build()
+            .map_err(|err| StoreError::Other(format!("postgres connection pool: {err}")))?;
+        let queue_items = settings.queue_items.clamp(1, Semaphore::MAX_PERMITS);
+        Ok(Self {
+            pool,
+            operation_timeout: settings.statement_timeout + settings.connect_timeout,
+            queued_items: Arc::new(Semaphore::new(queue_items)),
+            queue_items,
+        })
+    }
+
+    /// Brings the schema up to date; the version it was at before. Safe
+    /// while other nodes start or run: they wait for the migration lock.
+    pub async fn migrate(&self) -> Result<Migration, StoreError> {
+        let mut client = self.client().await?;
+        let before = schema::migrate(&mut client).await.map_err(store_error)?;
+        if before > schema::LATEST {
+            return Err(StoreError::Other(format!(
+                "the database schema is at version {before}, newer than this inlet knows \
+                 ({}); run a newer inlet",
+                schema::LATEST
+            )));
+        }
+        Ok(Migration {
+            before,
+            after: schema::LATEST.max(before),
+        })
+    }
+
+    async fn client(&self) -> Result<Client, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Runs `operation` within the operation deadline.
+    async fn timed<T>(
+        &self,
+        operation: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.operation_timeout, operation)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "postgres did not answer within {} s",
+                    self.operation_timeout.as_secs()
+                )))
+            })
+    }
+}
+
+/// What [`PgStore::migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// The schema version found.
+    pub before: usize,
+    /// The schema version now.
+    pub after: usize,
+}
+
+/// The driver's configuration from the URL and the settings' timeouts.
+fn pg_config(settings: &PgSettings) -> Result<tokio_postgres::Config, StoreError> {
+    // The URL may hold a password: the error names the problem, not the URL.
+    let mut config = tokio_postgres::Config::from_str(&settings.url).map_err(|err| {
+        StoreError::Other(format!(
+            "the database URL is not a PostgreSQL connection string \
+             (postgres://user:password@host:port/database): {err}"
+        ))
+    })?;
+    let statement_ms = settings.statement_timeout.as_millis();
+    config
+        .application_name("inlet")
+        .connect_timeout(settings.connect_timeout)
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        // NOTICEs (such as "relation already exists, skipping") are not
+        // worth a log line on every start.
+        .options(format!(
+            "-c statement_timeout={statement_ms} -c client_min_messages=warning"
+        ));
+    Ok(config)
+}
+
+/// Items held by one write, counted in the `inlet_write_queue_items` gauge.
+struct QueuedItems<'a> {
+    _permits: SemaphorePermit<'a>,
+    items: u32,
+}
+
+impl<'a> QueuedItems<'a> {
+    /// `None` when fewer than `items` permits are free: the queue is full.
+    fn acquire(queue: &'a Semaphore, items: u32) -> Option<Self> {
+        let permits = queue.try_acquire_many(items).ok()?;
+        metrics::gauge!("inlet_write_queue_items").increment(f64::from(items));
+        Some(Self {
+            _permits: permits,
+            items,
+        })
+    }
+}
+
+impl Drop for QueuedItems<'_> {
+    fn drop(&mut self) {
+        metrics::gauge!("inlet_write_queue_items").decrement(f64::from(self.items));
+    }
+}
+
+fn found<T>(value: Option<T>) -> Result<T, StoreError> {
+    value.ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ingest(&self, batch: IngestBatch) -> Result<Vec<EntryOutcome>, StoreError> {
+        let items = batch.entries.len().clamp(1, self.queue_items);
+        let items = u32::try_from(items).unwrap_or(u32::MAX);
+        // A full queue answers at once (503 with Retry-After upstream)
+        // rather than parking the request and its body in memory.
+        let _queued = QueuedItems::acquire(&self.queued_items, items).ok_or_else(|| {
+            metrics::counter!("inlet_shed_total").increment(1);
+            StoreError::Unavailable("postgres write queue is full".into())
+        })?;
+        self.timed(async {
+            let started = std::time::Instant::now();
+            let mut client = self.client().await?;
+            let outcomes = ingest::ingest(&mut client, &batch).await?;
+            metrics::histogram!("inlet_commit_items").record(batch.entries.len() as f64);
+            metrics::histogram!("inlet_commit_seconds").record(started.elapsed().as_secs_f64());
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn get_entity(
+        &self,
+        tenant: &TenantId,
+        kind: EntityKind,
+        id: &EntityId,
+    ) -> Result<EntityView, StoreError> {
+        self.timed(async {
+            let mut client = self.client().await?;
+            found(read::entity(&mut client, tenant, kind, id).await?)
+        })
+        .await
+    }
+
+    async fn get_event(
+        &self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<StoredEvent, StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            found(read::event(&client, tenant, event_id).await?)
+        })
+        .await
+    }
+
+    async fn list_rejections(
+        &self,
+        tenant: &TenantId,
+        query: RejectionQuery,
+    ) -> Result<Page<Rejection>, StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            read::rejections(&client, tenant, query).await
+        })
+        .await
+    }
+
+    async fn insert_credential(&self, credential: NewCredential) -> Result<(), StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            credential::insert(&client, &credential).await
+        })
+        .await
+    }
+
+    async fn find_credential(&self, api_id: &ApiId) -> Result<Option<Credential>, StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            credential::find(&client, api_id).await
+        })
+        .await
+    }
+
+    async fn list_credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            credential::list(&client).await
+        })
+        .await
+    }
+
+    async fn revoke_credential(&self, api_id: &ApiId, at: Timestamp) -> Result<(), StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            credential::revoke(&client, api_id, at).await
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            client.simple_query("SELECT 1").await.map_err(store_error)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(feature = "test-database")]
+pub mod test_database;

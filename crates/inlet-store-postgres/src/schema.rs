@@ -1,0 +1,132 @@
+//! The PostgreSQL schema, applied in numbered steps at start and by
+//! `inlet migrate`.
+//!
+//! Several nodes may start at once: the steps run under a session-level
+//! advisory lock, so one node migrates while the others wait, then find
+//! nothing left to do. Times are `bigint` microseconds since the epoch
+//! (UTC), as on SQLite; items are stored as the JSON text the client sent.
+
+use tokio_postgres::Client;
+
+/// The advisory lock key that serialises migrations ("inlet" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0069_6e6c_6574;
+
+/// Each entry moves the schema from version `i` to `i + 1`. Never edit a
+/// released step: append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE credentials (
+    api_id          text PRIMARY KEY,
+    tenant          text NOT NULL,
+    secret_hash     bytea NOT NULL,
+    roles           text NOT NULL,
+    created_at      bigint NOT NULL,
+    expires_at      bigint NOT NULL,
+    revoked_at      bigint,
+    rate_per_second double precision,
+    burst           bigint,
+    daily_quota     bigint
+);
+
+-- Every accepted submission. `version` is the event's place in its entity's
+-- history, handed out while the entity's row is locked, so history order is
+-- the order in which submissions were merged into the profile.
+CREATE TABLE events (
+    tenant       text NOT NULL,
+    event_id     text NOT NULL,
+    kind         text NOT NULL,
+    entity_id    text NOT NULL,
+    version      bigint NOT NULL,
+    content_hash bytea NOT NULL,
+    received_at  bigint NOT NULL,
+    api_id       text NOT NULL,
+    request_id   text NOT NULL,
+    item         text NOT NULL,
+    PRIMARY KEY (tenant, event_id)
+);
+CREATE INDEX events_by_entity ON events (tenant, kind, entity_id, version);
+
+-- The current profile of each entity; `version` counts its events.
+CREATE TABLE entities (
+    tenant        text NOT NULL,
+    kind          text NOT NULL,
+    entity_id     text NOT NULL,
+    metadata      text NOT NULL,
+    version       bigint NOT NULL,
+    first_seen_at bigint NOT NULL,
+    updated_at    bigint NOT NULL,
+    PRIMARY KEY (tenant, kind, entity_id)
+);
+
+CREATE TABLE links (
+    tenant          text NOT NULL,
+    conversation_id text NOT NULL,
+    customer_id     text NOT NULL,
+    created_at      bigint NOT NULL,
+    PRIMARY KEY (tenant, conversation_id, customer_id)
+);
+CREATE INDEX links_by_customer ON links (tenant, customer_id, conversation_id);
+
+-- Rejected items, listed in (tx, seq) order behind a safe horizon: see
+-- inlet_store::Position.
+CREATE TABLE rejections (
+    tenant      text NOT NULL,
+    tx          xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq         bigint GENERATED ALWAYS AS IDENTITY,
+    id          text NOT NULL,
+    received_at bigint NOT NULL,
+    kind        text NOT NULL,
+    request_id  text NOT NULL,
+    api_id      text NOT NULL,
+    errors      text NOT NULL,
+    item        text NOT NULL,
+    truncated   boolean NOT NULL,
+    PRIMARY KEY (tenant, tx, seq)
+);
+"#];
+
+/// The newest schema version this build knows.
+pub(crate) const LATEST: usize = MIGRATIONS.len();
+
+/// Brings the database to the newest schema; the version it was at before.
+pub(crate) async fn migrate(client: &mut Client) -> Result<usize, tokio_postgres::Error> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = apply(client).await;
+    // Released even when a step failed; the session ends with the
+    // connection anyway, which would release it too.
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    let before = result?;
+    unlocked?;
+    Ok(before)
+}
+
+async fn apply(client: &mut Client) -> Result<usize, tokio_postgres::Error> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS inlet_schema (
+                 version    integer PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+    let row = client
+        .query_one("SELECT COALESCE(max(version), 0) FROM inlet_schema", &[])
+        .await?;
+    let before = usize::try_from(row.get::<_, i32>(0)).unwrap_or(0);
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(before) {
+        let version = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        let tx = client.transaction().await?;
+        tx.batch_execute(step).await?;
+        tx.execute(
+            "INSERT INTO inlet_schema (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, "postgres schema migrated");
+    }
+    Ok(before)
+}
