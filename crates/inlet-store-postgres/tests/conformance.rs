@@ -11,13 +11,15 @@ use tokio::sync::{Mutex, MutexGuard};
 /// case has just written past its immediate read.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
-async fn fresh_store() -> Option<(PgStore, (MutexGuard<'static, ()>, TestDatabase))> {
+/// The guard: the database is dropped before the next case may start, as
+/// tuple fields drop in order (a `DROP DATABASE` is a write transaction too).
+async fn fresh_store() -> Option<(PgStore, (TestDatabase, MutexGuard<'static, ()>))> {
     let turn = ONE_AT_A_TIME.lock().await;
     let database = TestDatabase::create("the PostgreSQL store conformance cases").await?;
     let store = PgStore::connect(&PgSettings::new(database.url()))
         .await
         .expect("connect to the test database");
-    Some((store, (turn, database)))
+    Some((store, (database, turn)))
 }
 
 inlet_store::store_conformance_tests!(optional fresh_store());
