@@ -75,11 +75,12 @@ async fn run(
 ) -> anyhow::Result<Phase> {
     let next = Arc::new(AtomicUsize::new(0));
     let body = Arc::new(body);
-    let url = format!("{}{path}", server.url);
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (next, body, url) = (Arc::clone(&next), Arc::clone(&body), url.clone());
+        .map(|client| {
+            // Clients spread over the nodes, as behind a load balancer.
+            let url = format!("{}{path}", server.urls[client % server.urls.len()]);
+            let (next, body) = (Arc::clone(&next), Arc::clone(&body));
             let (api_id, secret) = (server.api_id.clone(), server.secret.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();

@@ -1,12 +1,16 @@
 //! `inlet-bench`: how fast is inlet on this machine, and how close to the
 //! store's own limit?
 //!
-//! It starts the real `inlet serve` (release build) on a fresh data dir,
+//! It starts the real `inlet serve` (release build) on a fresh data dir, or
+//! with `--database-url` one or more nodes on a fresh PostgreSQL database,
 //! drives it over loopback with batches of 1000 realistic conversation items
 //! and with single items from many clients, reads the server's peak RSS, and
-//! then writes the same rows straight through the store (same durability, no
-//! HTTP) to measure the raw limit. Every loop is bounded by count and time.
+//! then measures the raw limit in the same run: on SQLite the same rows
+//! written straight through the store (same durability, no HTTP), on
+//! PostgreSQL the same rows sent with `COPY` into the same tables. Every loop
+//! is bounded by count and time.
 
+mod copy;
 mod item;
 mod load;
 mod raw;
@@ -22,6 +26,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use inlet_store_postgres::scratch::ScratchDatabase;
+use inlet_store_postgres::{PgSettings, PgStore};
 
 /// Options; the defaults are the scenario.
 #[derive(Debug, Parser)]
@@ -58,22 +64,42 @@ struct Args {
     /// Measure only the raw store limit (for tuning the store).
     #[arg(long)]
     raw_only: bool,
+    /// Benchmark on PostgreSQL: the URL of any database on the server, where
+    /// the benchmark makes (and afterwards drops) fresh databases.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// inlet nodes serving the same store (PostgreSQL only); clients spread
+    /// over them.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.nodes > 1 && args.database_url.is_none() {
+        anyhow::bail!("--nodes needs --database-url: only PostgreSQL is shared by several nodes");
+    }
     let cap = Duration::from_secs(args.max_seconds);
     let dir = tempfile::tempdir().context("cannot make a temp dir")?;
     if args.raw_only {
-        let raw =
-            raw::store_limit(&dir.path().join("raw"), args.batches, args.batch_items, cap).await?;
-        println!("raw store limit {:.0} items/s", raw.items_per_second());
+        let raw = raw_limit(&args, &dir.path().join("raw"), cap).await?;
+        println!("raw limit {:.0} items/s", raw.items_per_second());
         return Ok(());
     }
 
+    let (target, _database) = match &args.database_url {
+        Some(url) => {
+            let database = scratch(url).await?;
+            (
+                server::Target::Postgres(database.url().to_owned()),
+                Some(database),
+            )
+        }
+        None => (server::Target::DataDir(dir.path().join("http")), None),
+    };
     let server =
-        server::Server::start(&args.inlet, &dir.path().join("http"), args.instrumentation).await?;
+        server::Server::start(&args.inlet, &target, args.nodes, args.instrumentation).await?;
     let batch = load::batches(
         &server,
         args.batch_clients,
@@ -89,12 +115,17 @@ async fn main() -> anyhow::Result<()> {
         .map(|meta| meta.len())
         .ok();
 
-    let raw =
-        raw::store_limit(&dir.path().join("raw"), args.batches, args.batch_items, cap).await?;
+    let raw = raw_limit(&args, &dir.path().join("raw"), cap).await?;
     let report = report::Report {
         batch,
         single,
         raw,
+        raw_method: if args.database_url.is_some() {
+            "COPY"
+        } else {
+            "store"
+        },
+        nodes: args.nodes,
         peak_rss_kib,
         wal_bytes,
         batch_items: args.batch_items,
@@ -105,4 +136,26 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", report.table());
     }
     Ok(())
+}
+
+/// The raw limit on the benchmarked store: SQLite's ingest in `dir`, or
+/// `COPY` into a fresh PostgreSQL database.
+async fn raw_limit(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow::Result<raw::Raw> {
+    match &args.database_url {
+        None => raw::store_limit(dir, args.batches, args.batch_items, cap).await,
+        Some(url) => {
+            let database = scratch(url).await?;
+            PgStore::connect(&PgSettings::new(database.url()))
+                .await
+                .context("cannot migrate the raw database")?;
+            copy::copy_limit(database.url(), args.batches, args.batch_items, cap).await
+        }
+    }
+}
+
+/// A fresh database on the server of `url`, dropped with the result.
+async fn scratch(url: &str) -> anyhow::Result<ScratchDatabase> {
+    ScratchDatabase::create_on(url, "inlet_bench")
+        .await
+        .map_err(|err| anyhow::anyhow!("--database-url: {err}"))
 }

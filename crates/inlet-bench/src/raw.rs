@@ -15,7 +15,7 @@ use inlet_store_sqlite::SqliteStore;
 use crate::item;
 
 /// Concurrent submitters, as the HTTP phase has concurrent clients.
-const SUBMITTERS: usize = 4;
+pub(crate) const SUBMITTERS: usize = 4;
 
 /// What the raw phase measured.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ pub(crate) async fn store_limit(
 
 /// Batch `n`: a copy of `template` with fresh event and entity ids, so the
 /// timed part is the store's work only (validation was done once).
-fn numbered(template: &IngestBatch, n: usize) -> anyhow::Result<IngestBatch> {
+pub(crate) fn numbered(template: &IngestBatch, n: usize) -> anyhow::Result<IngestBatch> {
     let mut batch = template.clone();
     batch.request_id = format!("raw-{n}");
     let size = batch.entries.len();
@@ -86,7 +86,7 @@ fn numbered(template: &IngestBatch, n: usize) -> anyhow::Result<IngestBatch> {
 }
 
 /// One validated batch of `size` benchmark items.
-fn template(size: usize) -> anyhow::Result<IngestBatch> {
+pub(crate) fn template(size: usize) -> anyhow::Result<IngestBatch> {
     let entries = (0..size)
         .map(|n| {
             let raw = item::conversation("r", n);

@@ -11,6 +11,10 @@ pub(crate) struct Report {
     pub(crate) batch: Phase,
     pub(crate) single: Phase,
     pub(crate) raw: Raw,
+    /// How the raw limit was measured: "store" (SQLite ingest) or "COPY".
+    pub(crate) raw_method: &'static str,
+    /// inlet nodes that served the HTTP phases.
+    pub(crate) nodes: usize,
     pub(crate) peak_rss_kib: Option<u64>,
     /// The server's WAL file after the run: bounded if checkpoints keep up.
     pub(crate) wal_bytes: Option<u64>,
@@ -25,6 +29,9 @@ impl Report {
     pub(crate) fn table(&self) -> String {
         let mut out = String::new();
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        if self.nodes > 1 {
+            let _ = writeln!(out, "{} nodes", self.nodes);
+        }
         let _ = writeln!(
             out,
             "phase                      items/s    requests/s   p50 ms   p99 ms"
@@ -44,7 +51,8 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "raw store limit          {:>9.0}",
+            "raw limit ({:<5})        {:>9.0}",
+            self.raw_method,
             self.raw.items_per_second()
         );
         let _ = writeln!(
@@ -55,7 +63,7 @@ impl Report {
         if let Some(kib) = self.peak_rss_kib {
             let _ = writeln!(
                 out,
-                "server peak RSS          {:>8.1} MiB",
+                "peak RSS of a node       {:>8.1} MiB",
                 kib as f64 / 1024.0
             );
         }
@@ -78,6 +86,8 @@ impl Report {
             "batch": phase(&self.batch),
             "single": phase(&self.single),
             "rawItemsPerSecond": self.raw.items_per_second(),
+            "rawMethod": self.raw_method,
+            "nodes": self.nodes,
             "batchShareOfRaw": self.share_of_raw(),
             "peakRssKiB": self.peak_rss_kib,
             "walBytes": self.wal_bytes,

@@ -1,7 +1,8 @@
 //! Starting the real `inlet serve` for the benchmark, with a key.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
@@ -37,10 +38,29 @@ impl Instrumentation {
     }
 }
 
-/// A running `inlet serve` with an ingest key.
+/// Where the benchmarked servers store.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// The embedded store in this directory.
+    DataDir(PathBuf),
+    /// PostgreSQL at this URL (a fresh database the benchmark made).
+    Postgres(String),
+}
+
+impl Target {
+    /// The flags that select this store.
+    fn args(&self) -> Vec<OsString> {
+        match self {
+            Self::DataDir(dir) => vec!["--data-dir".into(), dir.into()],
+            Self::Postgres(url) => vec!["--database-url".into(), url.into()],
+        }
+    }
+}
+
+/// Running `inlet serve` nodes on one store, with an ingest key.
 pub(crate) struct Server {
-    child: Child,
-    pub(crate) url: String,
+    children: Vec<Child>,
+    pub(crate) urls: Vec<String>,
     pub(crate) api_id: String,
     pub(crate) secret: String,
 }
@@ -48,15 +68,15 @@ pub(crate) struct Server {
 impl Server {
     pub(crate) async fn start(
         inlet: &Path,
-        data_dir: &Path,
+        target: &Target,
+        nodes: usize,
         instrumentation: Instrumentation,
     ) -> anyhow::Result<Self> {
         let output = Command::new(inlet)
             .args([
                 "keys", "create", "--tenant", "bench", "--role", "ingest", "--role", "read",
             ])
-            .arg("--data-dir")
-            .arg(data_dir)
+            .args(target.args())
             .output()
             .with_context(|| {
                 format!(
@@ -72,44 +92,59 @@ impl Server {
         }
         let key: serde_json::Value =
             serde_json::from_slice(&output.stdout).context("keys create output")?;
-        let mut child = Command::new(inlet)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .envs(instrumentation.environment())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start inlet serve")?;
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().context("stdout")?)
-            .read_line(&mut first)
-            .context("cannot read the announced address")?;
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .with_context(|| format!("unexpected first line {first:?}"))?
-            .to_owned();
-        Ok(Self {
-            child,
-            url,
+        let mut server = Self {
+            children: Vec::new(),
+            urls: Vec::new(),
             api_id: key["apiId"].as_str().context("apiId")?.to_owned(),
             secret: key["apiSecret"].as_str().context("apiSecret")?.to_owned(),
-        })
+        };
+        for _ in 0..nodes.max(1) {
+            let mut child = Command::new(inlet)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .args(target.args())
+                .envs(instrumentation.environment())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("cannot start inlet serve")?;
+            let stdout = child.stdout.take().context("stdout")?;
+            server.children.push(child);
+            let mut first = String::new();
+            BufReader::new(stdout)
+                .read_line(&mut first)
+                .context("cannot read the announced address")?;
+            let url = first
+                .trim()
+                .strip_prefix("listening on ")
+                .with_context(|| format!("unexpected first line {first:?}"))?
+                .to_owned();
+            server.urls.push(url);
+        }
+        Ok(server)
     }
 
-    /// The server's peak resident set size so far (Linux `VmHWM`), in KiB.
+    /// The largest peak resident set size of the nodes so far (Linux
+    /// `VmHWM`), in KiB.
     pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        self.children
+            .iter()
+            .filter_map(|child| {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmHWM:"))
+                    .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .max()
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

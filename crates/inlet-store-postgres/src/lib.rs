@@ -330,5 +330,5 @@ impl Store for PgStore {
     }
 }
 
-#[cfg(feature = "test-database")]
-pub mod test_database;
+#[cfg(feature = "scratch")]
+pub mod scratch;

@@ -1,7 +1,7 @@
 //! The store conformance suite on PostgreSQL, each case in a fresh database
 //! on the server `INLET_TEST_PG_URL` names (skipped, saying so, without it).
 
-use inlet_store_postgres::test_database::TestDatabase;
+use inlet_store_postgres::scratch::ScratchDatabase;
 use inlet_store_postgres::{PgSettings, PgStore};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -13,9 +13,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 /// The guard: the database is dropped before the next case may start, as
 /// tuple fields drop in order (a `DROP DATABASE` is a write transaction too).
-async fn fresh_store() -> Option<(PgStore, (TestDatabase, MutexGuard<'static, ()>))> {
+async fn fresh_store() -> Option<(PgStore, (ScratchDatabase, MutexGuard<'static, ()>))> {
     let turn = ONE_AT_A_TIME.lock().await;
-    let database = TestDatabase::create("the PostgreSQL store conformance cases").await?;
+    let database = ScratchDatabase::create("the PostgreSQL store conformance cases").await?;
     let store = PgStore::connect(&PgSettings::new(database.url()))
         .await
         .expect("connect to the test database");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inlet_domain::{EntityKind, Json, merge_into, parse_item};
-use inlet_store_postgres::test_database::TestDatabase;
+use inlet_store_postgres::scratch::ScratchDatabase;
 use serde_json::{Map, Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, watch};
@@ -107,7 +107,7 @@ async fn get(http: &reqwest::Client, url: &str, path: &str, key: &Key) -> (u16, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_database_behave_as_one_service() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some(database) = TestDatabase::create("the multi-node PostgreSQL tests").await else {
+    let Some(database) = ScratchDatabase::create("the multi-node PostgreSQL tests").await else {
         return;
     };
     let nodes = start_nodes(database.url(), 2, &[]);
@@ -380,7 +380,7 @@ async fn wait_until(seen: &watch::Receiver<Seen>, what: &str, until: impl Fn(&Se
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_answers_503_then_recovers_and_loses_no_acknowledged_item() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let Some(database) = TestDatabase::create("the PostgreSQL outage test").await else {
+    let Some(database) = ScratchDatabase::create("the PostgreSQL outage test").await else {
         return;
     };
     run(database.url(), &["migrate"]);

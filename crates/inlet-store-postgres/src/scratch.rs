@@ -1,4 +1,4 @@
-//! Throwaway databases for tests (feature `test-database`).
+//! Throwaway databases for tests and the benchmark (feature `scratch`).
 //!
 //! Tests that need PostgreSQL read its URL from `INLET_TEST_PG_URL`; each
 //! gets a database of its own, created empty and dropped afterwards. Without
@@ -14,14 +14,15 @@ use tokio_postgres::config::Host;
 /// The variable that names the PostgreSQL server tests may use.
 pub const TEST_URL_VARIABLE: &str = "INLET_TEST_PG_URL";
 
-/// A database made for one test; dropped (with its connections) on drop.
-pub struct TestDatabase {
+/// A database made for one test or benchmark run; dropped (with its
+/// connections) on drop.
+pub struct ScratchDatabase {
     admin_url: String,
     name: String,
     url: String,
 }
 
-impl TestDatabase {
+impl ScratchDatabase {
     /// Creates a fresh, empty database on the server `INLET_TEST_PG_URL`
     /// names; `None`, after saying so once, when the variable is unset.
     ///
@@ -36,24 +37,32 @@ impl TestDatabase {
             say_skipped(what);
             return None;
         };
-        let name = format!("inlet_test_{}", uuid::Uuid::new_v4().simple());
+        let database = Self::create_on(&admin_url, "inlet_test")
+            .await
+            .unwrap_or_else(|err| panic!("{TEST_URL_VARIABLE}: {err}"));
+        Some(database)
+    }
+
+    /// Creates a fresh, empty database named `prefix_<random>` on the server
+    /// of `admin_url` (a URL of any database there).
+    pub async fn create_on(admin_url: &str, prefix: &str) -> Result<Self, String> {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let config: tokio_postgres::Config = admin_url
             .parse()
-            .unwrap_or_else(|err| panic!("{TEST_URL_VARIABLE} does not parse: {err}"));
+            .map_err(|err| format!("the URL does not parse: {err}"))?;
         let (client, connection) = config
             .connect(NoTls)
             .await
-            .unwrap_or_else(|err| panic!("cannot connect to {TEST_URL_VARIABLE}: {err}"));
+            .map_err(|err| format!("cannot connect: {err}"))?;
         tokio::spawn(connection);
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
-            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
-        let url = connection_string(&config, &name);
-        Some(Self {
-            admin_url,
+            .map_err(|err| format!("cannot create database {name}: {err}"))?;
+        Ok(Self {
+            admin_url: admin_url.to_owned(),
+            url: connection_string(&config, &name),
             name,
-            url,
         })
     }
 
@@ -77,7 +86,7 @@ impl TestDatabase {
     }
 }
 
-impl Drop for TestDatabase {
+impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs inside a test's runtime, which cannot be blocked on:
@@ -101,7 +110,7 @@ impl Drop for TestDatabase {
         if !matches!(dropped, Ok(Ok(()))) {
             let _ = writeln!(
                 std::io::stderr(),
-                "warning: test database {} was not dropped",
+                "warning: scratch database {} was not dropped",
                 self.name
             );
         }
