@@ -6,7 +6,9 @@ use inlet_domain::{Json, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::rule::type_name;
-use crate::{CallField, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, SessionId, depth, parse_event_time};
+use crate::{
+    CallField, MAX_METADATA_BYTES, MAX_METADATA_DEPTH, SessionId, depth, parse_event_time,
+};
 
 /// Most contacts on one call.
 const MAX_CONTACTS: usize = 100;
@@ -139,7 +141,9 @@ impl Call {
             CallField::CustomerReferenceId => {
                 contacts(ContactType::Customer, |c| c.reference_id.as_ref())
             }
-            CallField::AgentReferenceId => contacts(ContactType::Agent, |c| c.reference_id.as_ref()),
+            CallField::AgentReferenceId => {
+                contacts(ContactType::Agent, |c| c.reference_id.as_ref())
+            }
             CallField::MasterCallId => self
                 .master_call_id
                 .iter()
@@ -219,13 +223,13 @@ pub fn parse_call(text: &str) -> Result<Call, CallError> {
     let Some(fields) = value.as_object() else {
         return Err(CallError {
             session_id: None,
-            problems: vec![format!("a call must be a JSON object, got {}", type_name(&value))],
+            problems: vec![format!(
+                "a call must be a JSON object, got {}",
+                type_name(&value)
+            )],
         });
     };
-    let mut reader = Reader {
-        fields,
-        problems,
-    };
+    let mut reader = Reader { fields, problems };
     let session_id = reader.session("sessionId", true);
     let master_call_id = reader.session("masterCallId", false);
     let start_time = reader.time("startTime", true);
@@ -389,7 +393,9 @@ impl Reader<'_> {
 fn within(problems: &mut Vec<String>, name: &str, text: String, max: usize) -> Option<String> {
     let chars = text.chars().count();
     if chars > max {
-        problems.push(format!("{name} must be at most {max} characters, got {chars}"));
+        problems.push(format!(
+            "{name} must be at most {max} characters, got {chars}"
+        ));
         return None;
     }
     Some(text)
@@ -404,7 +410,9 @@ fn contact(at: &str, value: &Value, problems: &mut Vec<String>) -> Option<Contac
     let mut text = |name: &str, max: usize| -> Option<String> {
         match fields.get(name) {
             None | Some(Value::Null) => None,
-            Some(Value::String(text)) => within(problems, &format!("{at}.{name}"), text.clone(), max),
+            Some(Value::String(text)) => {
+                within(problems, &format!("{at}.{name}"), text.clone(), max)
+            }
             Some(other) => {
                 problems.push(format!(
                     "{at}.{name} must be a string, got {}",
@@ -423,7 +431,9 @@ fn contact(at: &str, value: &Value, problems: &mut Vec<String>) -> Option<Contac
         Some("agent") => Some(ContactType::Agent),
         Some("customer") => Some(ContactType::Customer),
         Some(other) => {
-            problems.push(format!("{at}.type must be agent or customer, got {other:?}"));
+            problems.push(format!(
+                "{at}.type must be agent or customer, got {other:?}"
+            ));
             None
         }
         None => {
@@ -432,7 +442,15 @@ fn contact(at: &str, value: &Value, problems: &mut Vec<String>) -> Option<Contac
         }
     };
     for key in fields.keys() {
-        if !["type", "phoneNumber", "referenceId", "firstName", "lastName"].contains(&key.as_str()) {
+        if ![
+            "type",
+            "phoneNumber",
+            "referenceId",
+            "firstName",
+            "lastName",
+        ]
+        .contains(&key.as_str())
+        {
             problems.push(format!(
                 "{at}: unknown field {key}; a contact has type, phoneNumber, referenceId, firstName, lastName"
             ));
@@ -522,11 +540,15 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_warnings_and_duplicate_keys_fail() {
-        let call = parse_call(r#"{"sessionId": "s", "startTime": "2026-11-29T09:00:00Z", "agentName": "x"}"#)
-            .expect("valid");
+        let call = parse_call(
+            r#"{"sessionId": "s", "startTime": "2026-11-29T09:00:00Z", "agentName": "x"}"#,
+        )
+        .expect("valid");
         assert_eq!(call.warnings, ["unknown field agentName"]);
-        let err = parse_call(r#"{"sessionId": "s", "sessionId": "t", "startTime": "2026-11-29T09:00:00Z"}"#)
-            .expect_err("invalid");
+        let err = parse_call(
+            r#"{"sessionId": "s", "sessionId": "t", "startTime": "2026-11-29T09:00:00Z"}"#,
+        )
+        .expect_err("invalid");
         assert!(err.problems.contains(&"duplicate key sessionId".to_owned()));
     }
 

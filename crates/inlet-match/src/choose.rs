@@ -28,7 +28,11 @@ impl Candidate {
     /// How far `at` lies from the call's interval, in microseconds (0
     /// inside it).
     fn distance(&self, at: Timestamp) -> i64 {
-        let (at, start, end) = (at.as_micros(), self.start_time.as_micros(), self.end().as_micros());
+        let (at, start, end) = (
+            at.as_micros(),
+            self.start_time.as_micros(),
+            self.end().as_micros(),
+        );
         if at < start {
             start - at
         } else if at > end {
@@ -61,7 +65,9 @@ impl MatchedBy {
     pub fn from_label(label: &str) -> Option<Self> {
         match label {
             "sessionId" => Some(Self::SessionId),
-            other => other.strip_prefix("rule:").map(|name| Self::Rule(name.to_owned())),
+            other => other
+                .strip_prefix("rule:")
+                .map(|name| Self::Rule(name.to_owned())),
         }
     }
 }
@@ -124,7 +130,10 @@ impl Attachment {
 /// match an event at `at`: `[at - window, at + window]`. A store looks up
 /// calls with `start <= to` and `end or start >= from`.
 pub fn window(at: Timestamp, rule: &Rule) -> (Timestamp, Timestamp) {
-    (at.plus_seconds(-rule.window_seconds), at.plus_seconds(rule.window_seconds))
+    (
+        at.plus_seconds(-rule.window_seconds),
+        at.plus_seconds(rule.window_seconds),
+    )
 }
 
 /// The attachment `rule` gives an event at `at`, among `candidates` (calls
@@ -178,8 +187,10 @@ mod tests {
     }
 
     fn rule(window: i64, target: &str) -> Rule {
-        parse_rules(&json!({"rules": [{"name": "r", "eventField": "/x", "callField": "numberDialed",
-            "windowSeconds": window, "target": target}]}))
+        parse_rules(
+            &json!({"rules": [{"name": "r", "eventField": "/x", "callField": "numberDialed",
+            "windowSeconds": window, "target": target}]}),
+        )
         .expect("rule")
         .rules()[0]
             .clone()
@@ -194,14 +205,21 @@ mod tests {
         assert!(choose(at(-61), &rule, &calls).is_none());
         assert!(choose(at(161), &rule, &calls).is_none());
         let open = [call("b", 0, None)];
-        assert!(choose(at(60), &rule, &open).is_some(), "start stands in for a missing end");
+        assert!(
+            choose(at(60), &rule, &open).is_some(),
+            "start stands in for a missing end"
+        );
         assert!(choose(at(61), &rule, &open).is_none());
     }
 
     #[test]
     fn the_nearest_call_wins_and_the_match_is_ambiguous() {
         let rule = rule(600, "call");
-        let calls = [call("far", 0, Some(10)), call("near", 100, Some(200)), call("out", 5000, None)];
+        let calls = [
+            call("far", 0, Some(10)),
+            call("near", 100, Some(200)),
+            call("out", 5000, None),
+        ];
         let attached = choose(at(250), &rule, &calls).expect("match");
         assert_eq!(attached.session_id.as_str(), "near");
         assert!(attached.ambiguous);
@@ -214,7 +232,11 @@ mod tests {
     #[test]
     fn equal_distances_go_to_the_earlier_start_then_the_smaller_id() {
         let rule = rule(600, "call");
-        let calls = [call("b", 0, Some(100)), call("a", 0, Some(100)), call("c", -50, Some(100))];
+        let calls = [
+            call("b", 0, Some(100)),
+            call("a", 0, Some(100)),
+            call("c", -50, Some(100)),
+        ];
         let attached = choose(at(50), &rule, &calls).expect("match");
         assert_eq!(attached.session_id.as_str(), "c");
         let attached = choose(at(50), &rule, &calls[..2]).expect("match");

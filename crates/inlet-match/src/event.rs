@@ -81,7 +81,9 @@ pub fn parse_call_event(text: &str) -> Result<CallEvent, EventError> {
     };
     let event_time = match time {
         None | Some((_, Json::Null)) => {
-            problems.push("EventTime is required (a date-time such as 2018-10-15T09:00:00.000Z)".to_owned());
+            problems.push(
+                "EventTime is required (a date-time such as 2018-10-15T09:00:00.000Z)".to_owned(),
+            );
             None
         }
         Some((key, Json::String(text))) => {
@@ -175,7 +177,10 @@ fn check_metadata<'j>(
     match converted {
         Value::Object(map) => Some((map, value)),
         other => {
-            problems.push(format!("{key} must be a JSON object, got {}", type_name(&other)));
+            problems.push(format!(
+                "{key} must be a JSON object, got {}",
+                type_name(&other)
+            ));
             None
         }
     }
@@ -200,8 +205,14 @@ mod tests {
     #[test]
     fn the_seed_example_is_accepted_as_printed() {
         let event = parse_call_event(SEED).expect("valid");
-        assert_eq!(event.session_id.as_ref().map(SessionId::as_str), Some("abc123"));
-        assert_eq!(event.event_time, parse_event_time("2018-10-15T09:00:00Z").expect("time"));
+        assert_eq!(
+            event.session_id.as_ref().map(SessionId::as_str),
+            Some("abc123")
+        );
+        assert_eq!(
+            event.event_time,
+            parse_event_time("2018-10-15T09:00:00Z").expect("time")
+        );
         assert_eq!(event.metadata["customerDataField1"], "someData");
         assert_eq!(event.event_id, None);
     }
@@ -228,12 +239,26 @@ mod tests {
     fn each_problem_is_named() {
         let cases = [
             (r#"{"metadata": {}}"#, "EventTime is required"),
-            (r#"{"eventTime": "yesterday", "metadata": {}}"#, "eventTime must be a date-time"),
-            (r#"{"eventTime": "2026-11-29T09:00:00Z"}"#, "metadata is required"),
-            (r#"{"eventTime": "2026-11-29T09:00:00Z", "Metadata": [1]}"#, "Metadata must be a JSON object, got an array"),
-            (r#"{"eventTime": "2026-11-29T09:00:00Z", "metadata": {}, "SessionId": "a", "sessionId": "b"}"#,
-             "SessionId and sessionId name the same field"),
-            (r#"{"eventTime": "2026-11-29T09:00:00Z", "metadata": {"a": 1, "a": 2}}"#, "metadata has the key a twice"),
+            (
+                r#"{"eventTime": "yesterday", "metadata": {}}"#,
+                "eventTime must be a date-time",
+            ),
+            (
+                r#"{"eventTime": "2026-11-29T09:00:00Z"}"#,
+                "metadata is required",
+            ),
+            (
+                r#"{"eventTime": "2026-11-29T09:00:00Z", "Metadata": [1]}"#,
+                "Metadata must be a JSON object, got an array",
+            ),
+            (
+                r#"{"eventTime": "2026-11-29T09:00:00Z", "metadata": {}, "SessionId": "a", "sessionId": "b"}"#,
+                "SessionId and sessionId name the same field",
+            ),
+            (
+                r#"{"eventTime": "2026-11-29T09:00:00Z", "metadata": {"a": 1, "a": 2}}"#,
+                "metadata has the key a twice",
+            ),
             (r#"[1]"#, "request body must be a JSON object, got an array"),
             (r#"{"#, "request body is not valid JSON"),
         ];
@@ -247,14 +272,23 @@ mod tests {
     fn metadata_size_and_depth_are_bounded() {
         let deep_ok = format!("{}1{}", "{\"a\":".repeat(32), "}".repeat(32));
         let body = format!(r#"{{"eventTime": "2026-11-29T09:00:00Z", "metadata": {deep_ok}}}"#);
-        assert!(parse_call_event(&body).is_ok(), "32 levels with the object itself");
+        assert!(
+            parse_call_event(&body).is_ok(),
+            "32 levels with the object itself"
+        );
         let deep = format!("{}1{}", "{\"a\":".repeat(33), "}".repeat(33));
         let body = format!(r#"{{"eventTime": "2026-11-29T09:00:00Z", "metadata": {deep}}}"#);
         let err = parse_call_event(&body).expect_err("too deep");
         assert_eq!(err.0, "metadata nests 33 levels deep; at most 32");
         let big = "x".repeat(MAX_METADATA_BYTES);
-        let body = format!(r#"{{"eventTime": "2026-11-29T09:00:00Z", "metadata": {{"a": "{big}"}}}}"#);
+        let body =
+            format!(r#"{{"eventTime": "2026-11-29T09:00:00Z", "metadata": {{"a": "{big}"}}}}"#);
         let err = parse_call_event(&body).expect_err("too big");
-        assert!(err.0.starts_with("metadata is 65544 bytes of JSON; at most 65536"), "{}", err.0);
+        assert!(
+            err.0
+                .starts_with("metadata is 65544 bytes of JSON; at most 65536"),
+            "{}",
+            err.0
+        );
     }
 }

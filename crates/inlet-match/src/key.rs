@@ -36,7 +36,11 @@ fn kind(field: &CallField, normalize: Normalize) -> String {
     format!("{}~{}", field.name(), normalize.name())
 }
 
-fn normalised(values: Vec<String>, normalize: Normalize, kind: String) -> impl Iterator<Item = Key> {
+fn normalised(
+    values: Vec<String>,
+    normalize: Normalize,
+    kind: String,
+) -> impl Iterator<Item = Key> {
     values
         .into_iter()
         .filter_map(move |value| normalize.apply(&value))
@@ -70,7 +74,10 @@ pub fn call_keys(call: &Call, rules: &RuleSet) -> Vec<Key> {
 /// The keys of an event's `metadata` under each rule, in rule order: the
 /// rule's name and the keys it looks up (none when the metadata lacks the
 /// rule's field).
-pub fn event_keys<'r>(metadata: &Map<String, Value>, rules: &'r RuleSet) -> Vec<(&'r Rule, Vec<Key>)> {
+pub fn event_keys<'r>(
+    metadata: &Map<String, Value>,
+    rules: &'r RuleSet,
+) -> Vec<(&'r Rule, Vec<Key>)> {
     rules
         .rules()
         .iter()
@@ -78,7 +85,8 @@ pub fn event_keys<'r>(metadata: &Map<String, Value>, rules: &'r RuleSet) -> Vec<
             let values = pointed(metadata, &rule.event_field)
                 .map(scalars)
                 .unwrap_or_default();
-            let mut keys: Vec<Key> = normalised(values, rule.normalize, Key::kind_of(rule)).collect();
+            let mut keys: Vec<Key> =
+                normalised(values, rule.normalize, Key::kind_of(rule)).collect();
             keys.sort();
             keys.dedup();
             (rule, keys)
@@ -111,13 +119,22 @@ mod tests {
         assert_eq!(
             keys,
             [
-                Key { kind: "customerPhoneNumber~digits".into(), value: "15550100".into() },
-                Key { kind: "metaData/crm~caseInsensitive".into(), value: "case-7".into() },
+                Key {
+                    kind: "customerPhoneNumber~digits".into(),
+                    value: "15550100".into()
+                },
+                Key {
+                    kind: "metaData/crm~caseInsensitive".into(),
+                    value: "case-7".into()
+                },
             ]
         );
         let metadata = json!({"phone": "(1) 555 0100", "crm": "Case-7"});
         let events = event_keys(metadata.as_object().expect("object"), &rules);
-        let found: Vec<(&str, usize)> = events.iter().map(|(r, k)| (r.name.as_str(), k.len())).collect();
+        let found: Vec<(&str, usize)> = events
+            .iter()
+            .map(|(r, k)| (r.name.as_str(), k.len()))
+            .collect();
         assert_eq!(found, [("a", 0), ("b", 1), ("c", 1)]);
         assert_eq!(events[1].1[0], keys[0], "the event looks up the call's key");
         assert_eq!(events[2].1[0], keys[1]);

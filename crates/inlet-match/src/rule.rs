@@ -219,17 +219,16 @@ pub fn parse_rules(body: &Value) -> Result<RuleSet, Vec<String>> {
     };
     let mut problems = Vec::new();
     for key in object.keys().filter(|key| *key != "rules") {
-        problems.push(format!("unknown field {key}; the body is {{\"rules\": [...]}}"));
+        problems.push(format!(
+            "unknown field {key}; the body is {{\"rules\": [...]}}"
+        ));
     }
     let Some(list) = object.get("rules").and_then(Value::as_array) else {
         problems.push("rules is required and must be an array".to_owned());
         return Err(problems);
     };
     if list.len() > MAX_RULES {
-        problems.push(format!(
-            "at most {MAX_RULES} rules, got {}",
-            list.len()
-        ));
+        problems.push(format!("at most {MAX_RULES} rules, got {}", list.len()));
     }
     let mut rules = Vec::with_capacity(list.len());
     for (index, value) in list.iter().enumerate() {
@@ -249,7 +248,11 @@ pub fn parse_rules(body: &Value) -> Result<RuleSet, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    rules.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.name.cmp(&b.name)));
+    rules.sort_by(|a, b| {
+        a.priority
+            .cmp(&b.priority)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     Ok(RuleSet(rules))
 }
 
@@ -274,7 +277,10 @@ fn parse_rule(at: &str, fields: &Map<String, Value>, problems: &mut Vec<String>)
         match fields.get(name) {
             Some(Value::String(text)) => Some(text.clone()),
             Some(other) => {
-                problems.push(format!("{at}.{name} must be a string, got {}", type_name(other)));
+                problems.push(format!(
+                    "{at}.{name} must be a string, got {}",
+                    type_name(other)
+                ));
                 None
             }
             None => None,
@@ -332,7 +338,9 @@ fn parse_rule(at: &str, fields: &Map<String, Value>, problems: &mut Vec<String>)
     let target = match text("target", problems) {
         None => Some(Target::Call),
         Some(name) => Target::parse(&name).or_else(|| {
-            problems.push(format!("{at}.target must be call or callGroup, got {name:?}"));
+            problems.push(format!(
+                "{at}.target must be call or callGroup, got {name:?}"
+            ));
             None
         }),
     };

@@ -62,7 +62,11 @@ mod tests {
 
     #[test]
     fn session_ids_allow_uuids_and_sip_like_ids_and_nothing_that_needs_escaping() {
-        for good in ["abc123", "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "call.1:leg-2_b"] {
+        for good in [
+            "abc123",
+            "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+            "call.1:leg-2_b",
+        ] {
             assert!(SessionId::parse(good).is_ok(), "{good}");
         }
         for bad in ["", "a b", "a/b", "a?b", "ü"] {

@@ -29,7 +29,13 @@ mod tests {
 
     #[test]
     fn other_forms_are_refused() {
-        for bad in ["2018/10/15", "15/10/2018T09:00:00Z", "yesterday", "", "2018/1/15T09:00:00Z"] {
+        for bad in [
+            "2018/10/15",
+            "15/10/2018T09:00:00Z",
+            "yesterday",
+            "",
+            "2018/1/15T09:00:00Z",
+        ] {
             assert_eq!(parse_event_time(bad), None, "{bad}");
         }
     }

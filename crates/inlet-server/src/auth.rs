@@ -1,5 +1,8 @@
 //! Who is calling: the `asapp-api-id` / `asapp-api-secret` headers checked
-//! against stored key hashes, with a short-lived cache in front of the store.
+//! against stored key hashes, or an `Authorization: Bearer` token from
+//! `POST /Token` ([`crate::token`]), with a short-lived cache of keys in
+//! front of the store. Every endpoint takes either form; the key's roles
+//! decide what the caller may do.
 //!
 //! The cache keeps an entry for [`CACHE_TTL`], so a key created or revoked by
 //! the CLI (or another node) is honoured within that time without a store
@@ -12,7 +15,7 @@ use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use inlet_domain::{ApiId, Role, TenantId};
+use inlet_domain::{ApiId, Role, TenantId, Timestamp};
 use inlet_store::{Credential, KeyLimits, SecretHash};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
@@ -98,16 +101,21 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let api_id = header(parts, API_ID_HEADER);
         let secret = header(parts, API_SECRET_HEADER);
-        let (Some(api_id), Some(secret)) = (api_id, secret) else {
-            return Err(ApiError::unauthorized(format!(
-                "send the {API_ID_HEADER} and {API_SECRET_HEADER} headers"
-            )));
+        let authenticated = match (api_id, secret, bearer(parts)) {
+            (Some(api_id), Some(secret), _) => authenticate(state, api_id, secret).await?,
+            (None, None, Some(token)) => crate::token::verify(state, token).await?,
+            _ => {
+                return Err(ApiError::unauthorized(format!(
+                    "send the {API_ID_HEADER} and {API_SECRET_HEADER} headers, or \
+                     Authorization: Bearer <token> from POST /Token"
+                )));
+            }
         };
-        let (caller, key_limits) = authenticate(state, api_id, secret).await?;
+        let Authenticated { caller, limits, .. } = authenticated;
         if let Some(context) = parts.extensions.get::<Arc<RequestContext>>() {
             context.set_caller(&caller.api_id, &caller.tenant);
         }
-        let limits = state.limits.rate.for_key(&key_limits);
+        let limits = state.limits.rate.for_key(&limits);
         let admitted = state
             .limiter
             .admit(&caller.api_id, limits, state.clock.now());
@@ -129,25 +137,36 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name)?.to_str().ok()
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = header(parts, "authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A caller whose credentials checked out, with what its key says about
+/// limits and lifetime.
+pub(crate) struct Authenticated {
+    /// Who it is.
+    pub(crate) caller: Caller,
+    /// The key's own request limits.
+    pub(crate) limits: KeyLimits,
+    /// When the key expires (a token never outlives it).
+    pub(crate) expires_at: Timestamp,
+}
+
 /// Checks an api id and secret; the same answer for an unknown id and a
-/// wrong secret, so ids cannot be probed. Returns the caller and its key's
-/// own limits.
-async fn authenticate(
+/// wrong secret, so ids cannot be probed.
+pub(crate) async fn authenticate(
     state: &AppState,
     api_id: &str,
     secret: &str,
-) -> Result<(Caller, KeyLimits), ApiError> {
+) -> Result<Authenticated, ApiError> {
     let invalid = || ApiError::unauthorized("invalid api id or secret");
     let api_id = ApiId::parse(api_id).map_err(|_| invalid())?;
-    let credential = match state.credentials.get(&api_id) {
-        Some(cached) => cached,
-        None => {
-            let found = state.store.find_credential(&api_id).await?.map(Arc::new);
-            state.credentials.put(api_id.clone(), found.clone());
-            found
-        }
-    };
-    let credential = credential.ok_or_else(invalid)?;
+    let credential = cached_credential(state, &api_id)
+        .await?
+        .ok_or_else(invalid)?;
     let presented = SecretHash::of(secret);
     let matches: bool = presented
         .as_bytes()
@@ -156,16 +175,49 @@ async fn authenticate(
     if !matches {
         return Err(invalid());
     }
+    usable(state, api_id, &credential)
+}
+
+/// Checks that the key `api_id` (named by a verified token) still works.
+pub(crate) async fn check_key(state: &AppState, api_id: ApiId) -> Result<Authenticated, ApiError> {
+    let credential = cached_credential(state, &api_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the key of this bearer token no longer exists"))?;
+    usable(state, api_id, &credential)
+}
+
+/// The key, from the cache or the store.
+async fn cached_credential(
+    state: &AppState,
+    api_id: &ApiId,
+) -> Result<Option<Arc<Credential>>, ApiError> {
+    if let Some(cached) = state.credentials.get(api_id) {
+        return Ok(cached);
+    }
+    let found = state.store.find_credential(api_id).await?.map(Arc::new);
+    state.credentials.put(api_id.clone(), found.clone());
+    Ok(found)
+}
+
+/// The caller of a key that is neither revoked nor expired.
+fn usable(
+    state: &AppState,
+    api_id: ApiId,
+    credential: &Credential,
+) -> Result<Authenticated, ApiError> {
     if credential.revoked_at.is_some() {
         return Err(ApiError::unauthorized("this api key was revoked"));
     }
     if !credential.is_active(state.clock.now()) {
         return Err(ApiError::unauthorized("this api key has expired"));
     }
-    let caller = Caller {
-        api_id,
-        tenant: credential.key.tenant.clone(),
-        roles: credential.key.roles.clone(),
-    };
-    Ok((caller, credential.key.limits))
+    Ok(Authenticated {
+        caller: Caller {
+            api_id,
+            tenant: credential.key.tenant.clone(),
+            roles: credential.key.roles.clone(),
+        },
+        limits: credential.key.limits,
+        expires_at: credential.key.expires_at,
+    })
 }

@@ -49,7 +49,7 @@ type Ctx = Extension<Arc<RequestContext>>;
 /// Checked while extracting the request parts, so before [`JsonBody`] reads
 /// the body: a key that may not write gets 403 whatever it sent (not a 400 or
 /// 413 it would fix only to be refused), and its body is never buffered.
-pub(crate) struct Ingester(Caller);
+pub(crate) struct Ingester(pub(crate) Caller);
 
 impl FromRequestParts<AppState> for Ingester {
     type Rejection = ApiError;

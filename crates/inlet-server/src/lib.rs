@@ -1,5 +1,7 @@
-//! inlet's HTTP surface: authentication, the ASAPP-compatible ingestion
-//! endpoints, read-back and health. No SQL here: everything goes through
+//! inlet's HTTP surface: authentication (headers or bearer tokens), the
+//! ASAPP-compatible ingestion endpoints, read-back, health, and the
+//! Creovai-compatible call metadata (tokens, calls, out-of-band events,
+//! matching rules). No SQL here: everything goes through
 //! `Arc<dyn Store>`, so the same router runs on either backend.
 //!
 //! [`app`] builds the router from an [`AppState`]; [`serve`] runs it on a
@@ -8,6 +10,8 @@
 mod auth;
 mod batch;
 mod body;
+mod call;
+mod call_event;
 mod context;
 mod error;
 mod health;
@@ -17,7 +21,9 @@ mod limit;
 mod metrics;
 mod openapi;
 mod read;
+mod rules;
 mod timeout;
+mod token;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +42,37 @@ pub use error::ApiError;
 pub use key::{IssuedKey, issue_key};
 pub use limit::{DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, Limiter, RateLimits};
 pub use metrics::{install_recorder, metrics_router};
+pub use token::{DEFAULT_TOKEN_LIFETIME, TokenKey};
+
+/// How long a pending call event waits for a call before it is reported
+/// unmatched (DESIGN.md §6: 24 h).
+pub const DEFAULT_PENDING_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Settings of the call-metadata endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSettings {
+    /// How long a pending event waits for a call, from its receipt.
+    pub pending_ttl: Duration,
+    /// How long a bearer token from `POST /Token` lives.
+    pub token_lifetime: Duration,
+}
+
+impl Default for CallSettings {
+    fn default() -> Self {
+        Self {
+            pending_ttl: DEFAULT_PENDING_TTL,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        }
+    }
+}
+
+impl CallSettings {
+    /// Pending events received before this are unmatched at `now`.
+    pub fn expired_before(&self, now: inlet_domain::Timestamp) -> inlet_domain::Timestamp {
+        let seconds = i64::try_from(self.pending_ttl.as_secs()).unwrap_or(i64::MAX);
+        now.plus_seconds(-seconds)
+    }
+}
 
 /// The default request body cap: 8 MiB (DESIGN.md §6).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -84,6 +121,10 @@ pub struct AppState {
     pub limits: Limits,
     /// Per-key rate and quota state.
     pub limiter: Arc<Limiter>,
+    /// Settings of the call-metadata endpoints.
+    pub calls: CallSettings,
+    /// The secret bearer tokens are signed with, read on first use.
+    pub tokens: Arc<TokenKey>,
 }
 
 impl AppState {
@@ -95,7 +136,16 @@ impl AppState {
             credentials: Arc::default(),
             limits,
             limiter: Arc::default(),
+            calls: CallSettings::default(),
+            tokens: Arc::default(),
         }
+    }
+
+    /// This state with other call-metadata settings.
+    #[must_use]
+    pub fn with_call_settings(mut self, calls: CallSettings) -> Self {
+        self.calls = calls;
+        self
     }
 }
 
@@ -136,6 +186,21 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{V1}/events/{{event_id}}"), get(read::show_event))
         .route(&format!("{V1}/rejections"), get(read::list_rejections))
         .route("/v1/health", get(health::health_check))
+        .route("/Token", post(token::issue_token))
+        .route("/callevent/v1/calls", post(call::register_calls))
+        .route("/callevent/v1/calls/{session_id}", get(call::show_call))
+        .route(
+            "/callevent/v1/outofband/event",
+            post(call_event::receive_event),
+        )
+        .route(
+            "/callevent/v1/outofband/events",
+            get(call_event::list_events),
+        )
+        .route(
+            "/callevent/v1/matching-rules",
+            get(rules::show_rules).put(rules::replace_rules),
+        )
         .merge(openapi::routes())
         .merge(metrics::routes())
         .fallback(|| async { ApiError::not_found("no such path") })

@@ -211,9 +211,11 @@ mod tests {
 
     use axum::http::StatusCode;
     use inlet_domain::{ApiId, EntityId, EntityKind, EventId, FixedClock, TenantId, Timestamp};
+    use inlet_match::{RuleSet, SessionId};
     use inlet_store::{
-        Credential, EntityView, EntryOutcome, IngestBatch, NewCredential, Page, Rejection,
-        RejectionQuery, Store, StoreError, StoredEvent,
+        CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView,
+        Credential, EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page,
+        Rejection, RejectionQuery, Store, StoreError, StoredEvent,
     };
 
     use super::*;
@@ -262,6 +264,40 @@ mod tests {
             stopped()
         }
         async fn ping(&self) -> Result<(), StoreError> {
+            stopped()
+        }
+        async fn put_calls(&self, _: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
+            stopped()
+        }
+        async fn get_call(&self, _: &TenantId, _: &SessionId) -> Result<CallView, StoreError> {
+            stopped()
+        }
+        async fn insert_call_event(
+            &self,
+            _: NewCallEvent,
+            _: Timestamp,
+        ) -> Result<CallEventOutcome, StoreError> {
+            stopped()
+        }
+        async fn list_call_events(
+            &self,
+            _: &TenantId,
+            _: CallEventQuery,
+        ) -> Result<Page<CallEventView>, StoreError> {
+            stopped()
+        }
+        async fn put_matching_rules(
+            &self,
+            _: &TenantId,
+            _: RuleSet,
+            _: Timestamp,
+        ) -> Result<(), StoreError> {
+            stopped()
+        }
+        async fn get_matching_rules(&self, _: &TenantId) -> Result<RuleSet, StoreError> {
+            stopped()
+        }
+        async fn token_secret(&self, _: [u8; 32]) -> Result<[u8; 32], StoreError> {
             stopped()
         }
     }

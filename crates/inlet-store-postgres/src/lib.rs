@@ -14,6 +14,7 @@
 //! `Unavailable` (503 upstream) and the pool replaces broken connections by
 //! itself when the server is back.
 
+mod call;
 mod credential;
 mod error;
 mod ingest;
@@ -28,13 +29,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
+use inlet_match::{RuleSet, SessionId};
 use inlet_store::{
-    Credential, EntityView, EntryOutcome, IngestBatch, NewCredential, Page, Rejection,
-    RejectionQuery, Store, StoreError, StoredEvent,
+    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
+    EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
+    RejectionQuery, Store, StoreError, StoredEvent, matching,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::NoTls;
 
+use crate::call::PgMatch;
 use crate::error::{pool_error, store_error};
 
 /// Connections each node keeps at most. PostgreSQL's default
@@ -316,6 +320,93 @@ impl Store for PgStore {
         self.timed(async {
             let client = self.client().await?;
             credential::revoke(&client, api_id, at).await
+        })
+        .await
+    }
+
+    async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
+        self.timed(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(store_error)?;
+            let mut reads = PgMatch(&tx);
+            reads.lock_tenant(&batch.tenant).await?;
+            let outcomes = matching::put_calls(&mut reads, &batch).await?;
+            tx.commit().await.map_err(store_error)?;
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn get_call(
+        &self,
+        tenant: &TenantId,
+        session_id: &SessionId,
+    ) -> Result<CallView, StoreError> {
+        self.timed(async {
+            let mut client = self.client().await?;
+            found(call::call_view(&mut client, tenant, session_id).await?)
+        })
+        .await
+    }
+
+    async fn insert_call_event(
+        &self,
+        event: NewCallEvent,
+        expired_before: Timestamp,
+    ) -> Result<CallEventOutcome, StoreError> {
+        self.timed(async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(store_error)?;
+            let mut reads = PgMatch(&tx);
+            reads.lock_tenant(&event.tenant).await?;
+            let outcome = matching::insert_call_event(&mut reads, &event, expired_before).await?;
+            tx.commit().await.map_err(store_error)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn list_call_events(
+        &self,
+        tenant: &TenantId,
+        query: CallEventQuery,
+    ) -> Result<Page<CallEventView>, StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            call::call_events(&client, tenant, query).await
+        })
+        .await
+    }
+
+    async fn put_matching_rules(
+        &self,
+        tenant: &TenantId,
+        rules: RuleSet,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Re-keying every call of a large tenant takes longer than one
+        // request: this one runs without the operation deadline (each
+        // statement still has the statement timeout).
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(store_error)?;
+        let mut reads = PgMatch(&tx);
+        reads.lock_tenant(tenant).await?;
+        matching::put_rules(&mut reads, tenant, &rules, at).await?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn get_matching_rules(&self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            call::rules(&client, tenant).await
+        })
+        .await
+    }
+
+    async fn token_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.timed(async {
+            let client = self.client().await?;
+            call::token_secret(&client, candidate).await
         })
         .await
     }

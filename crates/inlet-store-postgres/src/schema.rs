@@ -16,7 +16,8 @@ const MIGRATION_LOCK: i64 = 0x0069_6e6c_6574;
 
 /// Each entry moves the schema from version `i` to `i + 1`. Never edit a
 /// released step: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE credentials (
     api_id          text COLLATE "C" PRIMARY KEY,
     tenant          text COLLATE "C" NOT NULL,
@@ -85,7 +86,87 @@ CREATE TABLE rejections (
     truncated   boolean NOT NULL,
     PRIMARY KEY (tenant, tx, seq)
 );
-"#];
+"#,
+    r#"
+-- Calls as registered; a call group is the calls sharing master_call_id.
+CREATE TABLE calls (
+    tenant         text COLLATE "C" NOT NULL,
+    session_id     text COLLATE "C" NOT NULL,
+    master_call_id text COLLATE "C",
+    start_time     bigint NOT NULL,
+    end_time       bigint,
+    call           text NOT NULL,
+    created_at     bigint NOT NULL,
+    updated_at     bigint NOT NULL,
+    PRIMARY KEY (tenant, session_id)
+);
+CREATE INDEX calls_by_group ON calls (tenant, master_call_id, session_id)
+    WHERE master_call_id IS NOT NULL;
+
+-- The normalised values rules compare, per call (see inlet_match::Key).
+-- end_time is the call's end, or its start when it has none.
+CREATE TABLE call_keys (
+    tenant         text COLLATE "C" NOT NULL,
+    kind           text COLLATE "C" NOT NULL,
+    value          text COLLATE "C" NOT NULL,
+    start_time     bigint NOT NULL,
+    session_id     text COLLATE "C" NOT NULL,
+    end_time       bigint NOT NULL,
+    master_call_id text COLLATE "C",
+    PRIMARY KEY (tenant, kind, value, start_time, session_id)
+);
+
+-- Out-of-band events, listed in (tx, seq) order behind a safe horizon.
+CREATE TABLE call_events (
+    tenant          text COLLATE "C" NOT NULL,
+    event_id        text COLLATE "C" NOT NULL,
+    tx              xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq             bigint GENERATED ALWAYS AS IDENTITY,
+    content_hash    bytea NOT NULL,
+    session_id      text COLLATE "C",
+    event_time      bigint NOT NULL,
+    received_at     bigint NOT NULL,
+    api_id          text NOT NULL,
+    request_id      text NOT NULL,
+    metadata        text NOT NULL,
+    matched_session text COLLATE "C",
+    matched_group   text COLLATE "C",
+    matched_by      text,
+    ambiguous       boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (tenant, event_id)
+);
+CREATE INDEX call_events_by_position ON call_events (tenant, tx, seq);
+CREATE INDEX call_events_on_call ON call_events (tenant, matched_session)
+    WHERE matched_session IS NOT NULL AND matched_group IS NULL;
+CREATE INDEX call_events_on_group ON call_events (tenant, matched_group)
+    WHERE matched_group IS NOT NULL;
+CREATE INDEX call_events_waiting ON call_events (tenant, session_id, received_at)
+    WHERE matched_session IS NULL AND session_id IS NOT NULL;
+
+-- The keys of events without a session id, per rule.
+CREATE TABLE event_keys (
+    tenant   text COLLATE "C" NOT NULL,
+    kind     text COLLATE "C" NOT NULL,
+    value    text COLLATE "C" NOT NULL,
+    event_id text COLLATE "C" NOT NULL,
+    rule     text COLLATE "C" NOT NULL,
+    PRIMARY KEY (tenant, kind, value, event_id, rule)
+);
+CREATE INDEX event_keys_by_event ON event_keys (tenant, event_id);
+
+CREATE TABLE matching_rules (
+    tenant     text COLLATE "C" PRIMARY KEY,
+    rules      text NOT NULL,
+    updated_at bigint NOT NULL
+);
+
+-- Server-wide secrets, such as the key that signs bearer tokens.
+CREATE TABLE secrets (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL
+);
+"#,
+];
 
 /// The newest schema version this build knows.
 pub(crate) const LATEST: usize = MIGRATIONS.len();

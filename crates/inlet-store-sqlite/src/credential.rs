@@ -2,13 +2,13 @@
 
 use inlet_domain::{ApiId, Role, TenantId, Timestamp};
 use inlet_store::{Credential, KeyLimits, NewCredential, SecretHash, StoreError};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 const COLUMNS: &str = "api_id, tenant, secret_hash, roles, created_at, expires_at, revoked_at, \
                        rate_per_second, burst, daily_quota";
 
 pub(crate) fn insert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     credential: &NewCredential,
 ) -> rusqlite::Result<Result<(), StoreError>> {
     let roles: Vec<&str> = credential.roles.iter().map(|role| role.as_str()).collect();
@@ -42,7 +42,7 @@ pub(crate) fn insert(
 }
 
 pub(crate) fn revoke(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     api_id: &ApiId,
     at: Timestamp,
 ) -> rusqlite::Result<Result<(), StoreError>> {

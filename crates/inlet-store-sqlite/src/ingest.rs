@@ -11,7 +11,7 @@
 
 use inlet_domain::{conflict_message, merge_into};
 use inlet_store::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};
-use rusqlite::{CachedStatement, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use crate::credential::corrupt;
@@ -19,7 +19,7 @@ use crate::credential::corrupt;
 /// Writes every entry of `batch` inside `tx`, in order, and says what became
 /// of each.
 pub(crate) fn ingest_batch(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     batch: &IngestBatch,
 ) -> rusqlite::Result<Vec<EntryOutcome>> {
     let mut writer = BatchWriter::prepare(tx, batch)?;
@@ -48,11 +48,11 @@ struct BatchWriter<'tx> {
     insert_profile: CachedStatement<'tx>,
     update_profile: CachedStatement<'tx>,
     insert_rejection: CachedStatement<'tx>,
-    tx: &'tx Transaction<'tx>,
+    tx: &'tx Connection,
 }
 
 impl<'tx> BatchWriter<'tx> {
-    fn prepare(tx: &'tx Transaction<'tx>, batch: &'tx IngestBatch) -> rusqlite::Result<Self> {
+    fn prepare(tx: &'tx Connection, batch: &'tx IngestBatch) -> rusqlite::Result<Self> {
         let last_seq: i64 = tx
             .prepare_cached("SELECT value FROM sequences WHERE name = 'events'")?
             .query_row([], |row| row.get(0))?;
@@ -201,7 +201,7 @@ impl<'tx> BatchWriter<'tx> {
 /// Links a customer to a conversation; a conversation first named here
 /// exists from now on, with empty metadata.
 fn link(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     batch: &IngestBatch,
     conversation_id: &str,
     customer_id: &str,

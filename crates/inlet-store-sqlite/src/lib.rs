@@ -5,6 +5,7 @@
 //! [`writer`](crate::writer)); reads run on a small pool of reader
 //! connections in `spawn_blocking`, so neither ever blocks the async runtime.
 
+mod call;
 mod checkpoint;
 mod credential;
 mod error;
@@ -17,16 +18,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures::executor::block_on;
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
+use inlet_match::{RuleSet, SessionId};
 use inlet_store::{
-    Credential, EntityView, EntryOutcome, IngestBatch, NewCredential, Page, Rejection,
-    RejectionQuery, Store, StoreError, StoredEvent,
+    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
+    EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
+    RejectionQuery, Store, StoreError, StoredEvent, matching,
 };
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
 
+use crate::call::SqliteMatch;
 use crate::error::store_error;
-use crate::writer::Job;
+use crate::writer::{Job, Task};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "inlet.db";
@@ -134,12 +139,15 @@ impl SqliteStore {
         self.closed.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
-    async fn write<T>(
+    /// Queues `work` (writing `items` items) for the writer and waits for
+    /// its answer, which comes after the group it ran in has committed.
+    async fn write<T: Send + 'static>(
         &self,
-        job: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Job,
+        items: usize,
+        work: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let job = job(reply);
+        let job = Task::boxed(items, work, reply);
         let full = || {
             metrics::counter!("inlet_shed_total").increment(1);
             StoreError::Unavailable("sqlite write queue is full".into())
@@ -165,16 +173,24 @@ impl SqliteStore {
         &self,
         query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.read_with(move |conn| query(conn).map_err(store_error))
+            .await
+    }
+
+    /// [`SqliteStore::read`] for a query that reports a [`StoreError`].
+    async fn read_with<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
-            let conn = readers.take()?;
+            let conn = readers.take().map_err(store_error)?;
             let result = query(&conn);
             readers.give_back(conn);
             result
         })
         .await
         .map_err(|err| StoreError::Other(format!("read task failed: {err}")))?
-        .map_err(store_error)
     }
 }
 
@@ -235,7 +251,11 @@ fn found<T>(value: Option<T>) -> Result<T, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<EntryOutcome>, StoreError> {
-        self.write(|reply| Job::Ingest { batch, reply }).await
+        let items = batch.entries.len();
+        self.write(items, move |tx| {
+            ingest::ingest_batch(tx, &batch).map_err(store_error)
+        })
+        .await
     }
 
     async fn get_entity(
@@ -274,8 +294,10 @@ impl Store for SqliteStore {
     }
 
     async fn insert_credential(&self, credential: NewCredential) -> Result<(), StoreError> {
-        self.write(|reply| Job::InsertCredential { credential, reply })
-            .await
+        self.write(1, move |tx| {
+            credential::insert(tx, &credential).map_err(store_error)?
+        })
+        .await
     }
 
     async fn find_credential(&self, api_id: &ApiId) -> Result<Option<Credential>, StoreError> {
@@ -289,8 +311,10 @@ impl Store for SqliteStore {
 
     async fn revoke_credential(&self, api_id: &ApiId, at: Timestamp) -> Result<(), StoreError> {
         let api_id = api_id.clone();
-        self.write(|reply| Job::RevokeCredential { api_id, at, reply })
-            .await
+        self.write(1, move |tx| {
+            credential::revoke(tx, &api_id, at).map_err(store_error)?
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -298,6 +322,79 @@ impl Store for SqliteStore {
             return Err(StoreError::Unavailable("sqlite writer stopped".into()));
         }
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+
+    async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
+        let items = batch.calls.len();
+        self.write(items, move |tx| {
+            block_on(matching::put_calls(&mut SqliteMatch(tx), &batch))
+        })
+        .await
+    }
+
+    async fn get_call(
+        &self,
+        tenant: &TenantId,
+        session_id: &SessionId,
+    ) -> Result<CallView, StoreError> {
+        let (tenant, session_id) = (tenant.clone(), session_id.clone());
+        found(
+            self.read_with(move |conn| call::call_view(conn, &tenant, &session_id))
+                .await?,
+        )
+    }
+
+    async fn insert_call_event(
+        &self,
+        event: NewCallEvent,
+        expired_before: Timestamp,
+    ) -> Result<CallEventOutcome, StoreError> {
+        self.write(1, move |tx| {
+            block_on(matching::insert_call_event(
+                &mut SqliteMatch(tx),
+                &event,
+                expired_before,
+            ))
+        })
+        .await
+    }
+
+    async fn list_call_events(
+        &self,
+        tenant: &TenantId,
+        query: CallEventQuery,
+    ) -> Result<Page<CallEventView>, StoreError> {
+        let tenant = tenant.clone();
+        self.read_with(move |conn| call::call_events(conn, &tenant, query))
+            .await
+    }
+
+    async fn put_matching_rules(
+        &self,
+        tenant: &TenantId,
+        rules: RuleSet,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let tenant = tenant.clone();
+        self.write(1, move |tx| {
+            block_on(matching::put_rules(
+                &mut SqliteMatch(tx),
+                &tenant,
+                &rules,
+                at,
+            ))
+        })
+        .await
+    }
+
+    async fn get_matching_rules(&self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
+        let tenant = tenant.clone();
+        self.read_with(move |conn| call::rules(conn, &tenant)).await
+    }
+
+    async fn token_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.write(1, move |tx| call::token_secret(tx, candidate))
             .await
     }
 }

@@ -80,6 +80,86 @@ ALTER TABLE credentials ADD COLUMN rate_per_second REAL;
 ALTER TABLE credentials ADD COLUMN burst INTEGER;
 ALTER TABLE credentials ADD COLUMN daily_quota INTEGER;
 "#,
+    r#"
+-- Calls as registered; a call group is the calls sharing master_call_id.
+CREATE TABLE calls (
+    tenant         TEXT NOT NULL,
+    session_id     TEXT NOT NULL,
+    master_call_id TEXT,
+    start_time     INTEGER NOT NULL,
+    end_time       INTEGER,
+    call           TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    PRIMARY KEY (tenant, session_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX calls_by_group ON calls (tenant, master_call_id, session_id)
+    WHERE master_call_id IS NOT NULL;
+
+-- The normalised values rules compare, per call (see inlet_match::Key).
+-- `end_time` is the call's end, or its start when it has none.
+CREATE TABLE call_keys (
+    tenant         TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    value          TEXT NOT NULL,
+    start_time     INTEGER NOT NULL,
+    session_id     TEXT NOT NULL,
+    end_time       INTEGER NOT NULL,
+    master_call_id TEXT,
+    PRIMARY KEY (tenant, kind, value, start_time, session_id)
+) STRICT, WITHOUT ROWID;
+
+-- Out-of-band events. An attached event has matched_session (and, when it
+-- belongs to a call group, matched_group); a pending one has neither.
+CREATE TABLE call_events (
+    tenant          TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    content_hash    BLOB NOT NULL,
+    session_id      TEXT,
+    event_time      INTEGER NOT NULL,
+    received_at     INTEGER NOT NULL,
+    api_id          TEXT NOT NULL,
+    request_id      TEXT NOT NULL,
+    metadata        TEXT NOT NULL,
+    matched_session TEXT,
+    matched_group   TEXT,
+    matched_by      TEXT,
+    ambiguous       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, event_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX call_events_by_seq ON call_events (tenant, seq);
+CREATE INDEX call_events_on_call ON call_events (tenant, matched_session)
+    WHERE matched_session IS NOT NULL AND matched_group IS NULL;
+CREATE INDEX call_events_on_group ON call_events (tenant, matched_group)
+    WHERE matched_group IS NOT NULL;
+CREATE INDEX call_events_waiting ON call_events (tenant, session_id, received_at)
+    WHERE matched_session IS NULL AND session_id IS NOT NULL;
+INSERT INTO sequences (name, value) VALUES ('call_events', 0);
+
+-- The keys of events without a session id, per rule.
+CREATE TABLE event_keys (
+    tenant   TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    value    TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    rule     TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, value, event_id, rule)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX event_keys_by_event ON event_keys (tenant, event_id);
+
+CREATE TABLE matching_rules (
+    tenant     TEXT PRIMARY KEY,
+    rules      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Server-wide secrets, such as the key that signs bearer tokens.
+CREATE TABLE secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+"#,
 ];
 
 /// Brings the database to the newest schema. Safe to run on every open and

@@ -8,87 +8,92 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use inlet_domain::{ApiId, Timestamp};
-use inlet_store::{EntryOutcome, IngestBatch, NewCredential, StoreError};
+use inlet_store::StoreError;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::{self, CatchUp, Nudge};
 use crate::error::store_error;
-use crate::ingest::ingest_batch;
 
 /// Most items one transaction takes from the queue: big enough to amortise
 /// the fsync, small enough that a commit takes milliseconds, not seconds.
 const MAX_GROUP_ITEMS: usize = 8_000;
 
-/// One unit of work for the writer, with the channel its answer goes to.
-pub(crate) enum Job {
-    Ingest {
-        batch: IngestBatch,
-        reply: oneshot::Sender<Result<Vec<EntryOutcome>, StoreError>>,
-    },
-    InsertCredential {
-        credential: NewCredential,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    RevokeCredential {
-        api_id: ApiId,
-        at: Timestamp,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
+/// One unit of work for the writer: what it writes inside the group's
+/// transaction, and where its answer goes once the group has committed.
+pub(crate) type Job = Box<dyn Work>;
+
+/// A job, with its result type erased so one queue carries every kind.
+pub(crate) trait Work: Send {
+    /// How many items the job writes (at least 1), for the queue bound.
+    fn items(&self) -> usize;
+    /// Runs the job inside `tx`, in a savepoint of its own: a job that
+    /// fails leaves no trace and does not fail its neighbours. An `Err`
+    /// means the transaction itself is broken.
+    fn run(&mut self, tx: &mut Transaction<'_>) -> rusqlite::Result<()>;
+    /// Sends the job's result, or `failed` when the group did not commit.
+    fn answer(self: Box<Self>, failed: Option<StoreError>);
 }
 
-/// What a job produced inside a transaction, sent only after the commit.
-enum Done {
-    Ingest(Vec<EntryOutcome>),
-    Unit(Result<(), StoreError>),
+/// A job made of a function over the transaction and the channel its
+/// result goes to.
+pub(crate) struct Task<T, F> {
+    items: usize,
+    work: F,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
-impl Job {
-    /// How many items the job writes (at least 1).
-    pub(crate) fn items(&self) -> usize {
-        match self {
-            Self::Ingest { batch, .. } => batch.entries.len().max(1),
-            _ => 1,
-        }
+impl<T, F> Task<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    /// A job writing `items` items with `work`, answering on `reply`.
+    pub(crate) fn boxed(
+        items: usize,
+        work: F,
+        reply: oneshot::Sender<Result<T, StoreError>>,
+    ) -> Job {
+        Box::new(Self {
+            items: items.max(1),
+            work,
+            result: None,
+            reply,
+        })
+    }
+}
+
+impl<T, F> Work for Task<T, F>
+where
+    T: Send + 'static,
+    F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    fn items(&self) -> usize {
+        self.items
     }
 
-    fn run(&self, tx: &Transaction<'_>) -> rusqlite::Result<Done> {
-        match self {
-            Self::Ingest { batch, .. } => ingest_batch(tx, batch).map(Done::Ingest),
-            Self::InsertCredential { credential, .. } => {
-                crate::credential::insert(tx, credential).map(Done::Unit)
-            }
-            Self::RevokeCredential { api_id, at, .. } => {
-                crate::credential::revoke(tx, api_id, *at).map(Done::Unit)
-            }
+    fn run(&mut self, tx: &mut Transaction<'_>) -> rusqlite::Result<()> {
+        let savepoint = tx.savepoint()?;
+        let result = (self.work)(&savepoint);
+        // (A savepoint is a connection in the middle of the transaction.)
+        if result.is_ok() {
+            savepoint.commit()?;
         }
+        // Dropped uncommitted, the savepoint rolls back the job's writes.
+        self.result = Some(result);
+        Ok(())
     }
 
-    fn answer(self, result: Result<Done, StoreError>) {
+    fn answer(self: Box<Self>, failed: Option<StoreError>) {
+        let result = match (failed, self.result) {
+            (Some(err), _) => Err(err),
+            (None, Some(result)) => result,
+            (None, None) => Err(StoreError::Other("the writer lost a job's result".into())),
+        };
         // A send fails only when the caller stopped waiting (request timed
         // out or was cancelled); the data is committed either way.
-        match (self, result) {
-            (Self::Ingest { reply, .. }, Ok(Done::Ingest(outcomes))) => {
-                let _ = reply.send(Ok(outcomes));
-            }
-            (Self::Ingest { reply, .. }, Err(err)) => {
-                let _ = reply.send(Err(err));
-            }
-            (
-                Self::InsertCredential { reply, .. } | Self::RevokeCredential { reply, .. },
-                Ok(Done::Unit(result)),
-            ) => {
-                let _ = reply.send(result);
-            }
-            (
-                Self::InsertCredential { reply, .. } | Self::RevokeCredential { reply, .. },
-                Err(err),
-            ) => {
-                let _ = reply.send(Err(err));
-            }
-            (job, Ok(_)) => job.answer(Err(StoreError::Other("writer result mismatch".into()))),
-        }
+        let _ = self.reply.send(result);
     }
 }
 
@@ -151,11 +156,11 @@ fn record_commit(items: usize, took: Duration) {
 
 /// Commits `group` in one transaction. If that fails, each job is retried in
 /// a transaction of its own, so one failing job cannot fail its neighbours.
-fn commit_group(conn: &mut Connection, group: Vec<Job>) {
-    let err = match run_in_transaction(conn, &group) {
-        Ok(results) => {
-            for (job, result) in group.into_iter().zip(results) {
-                job.answer(Ok(result));
+fn commit_group(conn: &mut Connection, mut group: Vec<Job>) {
+    let err = match run_in_transaction(conn, &mut group) {
+        Ok(()) => {
+            for job in group {
+                job.answer(None);
             }
             return;
         }
@@ -167,23 +172,23 @@ fn commit_group(conn: &mut Connection, group: Vec<Job>) {
         // A busy, full or failing disk fails every job alike: answer them all
         // now (503 upstream) rather than retrying each into the same wall.
         for job in group {
-            job.answer(Err(err.clone()));
+            job.answer(Some(err.clone()));
         }
         return;
     }
     for job in group {
-        let result =
-            run_in_transaction(conn, std::slice::from_ref(&job)).map(|mut done| done.remove(0));
-        job.answer(result.map_err(store_error));
+        let mut alone = vec![job];
+        let failed = run_in_transaction(conn, &mut alone).err().map(store_error);
+        for job in alone {
+            job.answer(failed.clone());
+        }
     }
 }
 
-fn run_in_transaction(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<Vec<Done>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let results = jobs
-        .iter()
-        .map(|job| job.run(&tx))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    tx.commit()?;
-    Ok(results)
+fn run_in_transaction(conn: &mut Connection, jobs: &mut [Job]) -> rusqlite::Result<()> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for job in jobs.iter_mut() {
+        job.run(&mut tx)?;
+    }
+    tx.commit()
 }

@@ -1,13 +1,17 @@
 //! The storage contract of inlet: one [`Store`] trait that both backends
 //! (embedded SQLite, PostgreSQL) implement, the models that cross it, and one
-//! [`StoreError`]. No driver type crosses this boundary.
+//! [`StoreError`]. No driver type crosses this boundary. The matching of
+//! call events is decided here once ([`matching`]), on top of a small
+//! per-backend seam.
 //!
 //! The `conformance` feature adds the suite of scenarios that every backend
 //! must pass; each backend instantiates it in its own tests.
 
+mod call;
 mod credential;
 mod error;
 mod ingest;
+pub mod matching;
 mod position;
 mod read;
 mod store;
@@ -15,6 +19,10 @@ mod store;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use call::{
+    AttachedEvent, CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome,
+    CallView, EventState, EventStatus, NewCallEvent,
+};
 pub use credential::{Credential, KeyLimits, NewCredential, SecretHash};
 pub use error::StoreError;
 pub use ingest::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};

@@ -3,8 +3,11 @@
 use async_trait::async_trait;
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
 
+use inlet_match::{RuleSet, SessionId};
+
 use crate::{
-    Credential, EntityView, EntryOutcome, IngestBatch, NewCredential, Page, Rejection,
+    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
+    EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
     RejectionQuery, StoreError, StoredEvent,
 };
 
@@ -58,4 +61,47 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers at all; for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Registers calls (new ones, or new versions replacing stored ones)
+    /// in one transaction, and re-matches the events they may change.
+    async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError>;
+
+    /// A call with its group and the events attached to it or its group.
+    /// `NotFound` when the tenant has no such call.
+    async fn get_call(
+        &self,
+        tenant: &TenantId,
+        session_id: &SessionId,
+    ) -> Result<CallView, StoreError>;
+
+    /// Stores an out-of-band event and attaches it if a call matches now;
+    /// a resent eventId is a duplicate (same content) or a conflict.
+    async fn insert_call_event(
+        &self,
+        event: NewCallEvent,
+        expired_before: Timestamp,
+    ) -> Result<CallEventOutcome, StoreError>;
+
+    /// The tenant's out-of-band events in the order received.
+    async fn list_call_events(
+        &self,
+        tenant: &TenantId,
+        query: CallEventQuery,
+    ) -> Result<Page<CallEventView>, StoreError>;
+
+    /// Replaces the tenant's matching rules and re-matches every event
+    /// without a session id under them.
+    async fn put_matching_rules(
+        &self,
+        tenant: &TenantId,
+        rules: RuleSet,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The tenant's matching rules (none until set).
+    async fn get_matching_rules(&self, tenant: &TenantId) -> Result<RuleSet, StoreError>;
+
+    /// The secret that signs bearer tokens: `candidate` if none was stored
+    /// yet, else the stored one, so every node sharing the store agrees.
+    async fn token_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError>;
 }

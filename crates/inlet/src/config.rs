@@ -33,6 +33,12 @@ const DEFAULT_DATA_DIR: &str = "./inlet-data";
 /// bytes, so anything under 1 KiB is a typo that would refuse every request.
 const MIN_MAX_BODY_BYTES: usize = 1024;
 
+/// Bounds of `tokens.lifetime_seconds`: a token shorter than a minute is
+/// spent before it is used; one longer than a day outlives the point of
+/// expiring it.
+const MIN_TOKEN_LIFETIME_SECONDS: usize = 60;
+const MAX_TOKEN_LIFETIME_SECONDS: usize = 86_400;
+
 /// Smallest `limits.write_queue_items`: with no room, every write would fail.
 const MIN_WRITE_QUEUE_ITEMS: usize = 1;
 
@@ -57,6 +63,56 @@ pub(crate) struct Config {
     pub(crate) limits: LimitsConfig,
     /// The `[postgres]` section, used only with `database_url`.
     pub(crate) postgres: PostgresConfig,
+    /// The `[calls]` section.
+    pub(crate) calls: CallsConfig,
+    /// The `[tokens]` section.
+    pub(crate) tokens: TokensConfig,
+}
+
+/// `[calls]`: out-of-band call events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CallsConfig {
+    /// How long an event waits for a matching call, in seconds, before it
+    /// is reported unmatched.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) pending_ttl_seconds: usize,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            pending_ttl_seconds: inlet_server::DEFAULT_PENDING_TTL.as_secs() as usize,
+        }
+    }
+}
+
+/// `[tokens]`: bearer tokens from `POST /Token`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct TokensConfig {
+    /// How long a token lives, in seconds.
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) lifetime_seconds: usize,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_seconds: inlet_server::DEFAULT_TOKEN_LIFETIME.as_secs() as usize,
+        }
+    }
+}
+
+impl Config {
+    /// The call-metadata settings of the server.
+    pub(crate) fn call_settings(&self) -> inlet_server::CallSettings {
+        let seconds = |n: usize| std::time::Duration::from_secs(n as u64);
+        inlet_server::CallSettings {
+            pending_ttl: seconds(self.calls.pending_ttl_seconds),
+            token_lifetime: seconds(self.tokens.lifetime_seconds),
+        }
+    }
 }
 
 /// `[postgres]`: how much of PostgreSQL one node takes, and how long it
@@ -152,6 +208,8 @@ impl Default for Config {
             database_url: String::new(),
             limits: LimitsConfig::default(),
             postgres: PostgresConfig::default(),
+            calls: CallsConfig::default(),
+            tokens: TokensConfig::default(),
         }
     }
 }
@@ -246,6 +304,21 @@ impl Config {
             return Err("database_url must be a postgres:// URL, e.g. \
                  postgres://inlet:PASSWORD@db.internal:5432/inlet, or empty for the embedded store"
                 .to_owned());
+        }
+        if self.calls.pending_ttl_seconds < 1 {
+            return Err(format!(
+                "calls.pending_ttl_seconds must be a whole number of seconds, at least 1; got {}",
+                self.calls.pending_ttl_seconds
+            ));
+        }
+        if !(MIN_TOKEN_LIFETIME_SECONDS..=MAX_TOKEN_LIFETIME_SECONDS)
+            .contains(&self.tokens.lifetime_seconds)
+        {
+            return Err(format!(
+                "tokens.lifetime_seconds must be from {MIN_TOKEN_LIFETIME_SECONDS} to \
+                 {MAX_TOKEN_LIFETIME_SECONDS} (a day); got {}",
+                self.tokens.lifetime_seconds
+            ));
         }
         if self.limits.write_queue_items < MIN_WRITE_QUEUE_ITEMS {
             return Err(format!(

@@ -10,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
 mod keys;
+mod rules;
 mod serve;
 mod store;
 
@@ -33,6 +34,9 @@ enum Command {
     /// Print the configuration in effect, or an example file.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Set or show a tenant's matching rules for out-of-band call events.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Bring the store's schema up to date (serve does this at start too).
     Migrate(config::StoreArgs),
 }
@@ -67,6 +71,7 @@ fn main() -> std::process::ExitCode {
             Command::Keys(command) => keys::run(command).await,
             Command::Config(command) => config::run(command),
             Command::Migrate(args) => migrate(&args).await,
+            Command::Rules(command) => rules::run(command).await,
         }
     });
     match result {

@@ -66,7 +66,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
 
     let closed = opened.closed;
-    let state = AppState::new(opened.store, Arc::new(SystemClock), limits.server_limits());
+    let state = AppState::new(opened.store, Arc::new(SystemClock), limits.server_limits())
+        .with_call_settings(config.call_settings());
     // Returns once in-flight requests are answered; the router, and with it
     // the last handle on the store, is dropped by then.
     inlet_server::serve(listener, state, shutdown_signal())

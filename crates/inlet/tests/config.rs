@@ -121,7 +121,13 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
          [postgres]\n\
          pool_size = 4\n\
          statement_timeout_seconds = 30\n\
-         connect_timeout_seconds = 5\n"
+         connect_timeout_seconds = 5\n\
+         \n\
+         [calls]\n\
+         pending_ttl_seconds = 86400\n\
+         \n\
+         [tokens]\n\
+         lifetime_seconds = 1799\n"
     );
 }
 

@@ -48,8 +48,15 @@ fn endpoints() -> Vec<(bool, String)> {
             format!("{V1}/events/e1"),
             format!("{V1}/rejections"),
             "/v1/health".to_owned(),
+            "/callevent/v1/calls/s1".to_owned(),
+            "/callevent/v1/outofband/events".to_owned(),
+            "/callevent/v1/matching-rules".to_owned(),
         ]
         .map(|path| (false, path)),
+    );
+    all.extend(
+        ["/callevent/v1/calls", "/callevent/v1/outofband/event"]
+            .map(|path| (true, path.to_owned())),
     );
     all
 }
@@ -73,7 +80,9 @@ async fn missing_headers_answer_401_01_on_every_endpoint() {
             let response = request.send().await.expect("request");
             let message = assert_error(response, 401, "401-01").await;
             assert_eq!(
-                message, "send the asapp-api-id and asapp-api-secret headers",
+                message,
+                "send the asapp-api-id and asapp-api-secret headers, or \
+                 Authorization: Bearer <token> from POST /Token",
                 "{path}"
             );
         }

@@ -146,9 +146,9 @@ mod tests {
             message.contains("INLET_LIMITS__MAX_BODY_BYTES"),
             "{message}"
         );
-        let message = refusal(&[("INLET_CALLS__PENDING_TTL_SECONDS", "60")]);
+        let message = refusal(&[("INLET_CALLS__PENDING_TTL", "60")]);
         assert!(
-            message.contains("INLET_CALLS__PENDING_TTL_SECONDS"),
+            message.starts_with("unknown configuration variable INLET_CALLS__PENDING_TTL;"),
             "{message}"
         );
     }

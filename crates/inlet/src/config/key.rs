@@ -194,6 +194,26 @@ pub(crate) const KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        section: Some("calls"),
+        name: "pending_ttl_seconds",
+        help: "How long an out-of-band event waits for a matching call (24 h); then it is unmatched. At least 1.",
+        secret: false,
+        setter: |config, text| {
+            config.calls.pending_ttl_seconds = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
+        section: Some("tokens"),
+        name: "lifetime_seconds",
+        help: "How long a bearer token from POST /Token lives; 60 to 86400.",
+        secret: false,
+        setter: |config, text| {
+            config.tokens.lifetime_seconds = whole_number(text)?;
+            Ok(())
+        },
+    },
 ];
 
 impl Key {
@@ -227,7 +247,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::config::{LimitsConfig, PostgresConfig};
+    use crate::config::{CallsConfig, LimitsConfig, PostgresConfig, TokensConfig};
 
     /// `section.name` of every leaf of the serialized defaults.
     fn field_paths() -> BTreeSet<String> {
@@ -311,6 +331,8 @@ mod tests {
             ("postgres.pool_size", "3"),
             ("postgres.statement_timeout_seconds", "8"),
             ("postgres.connect_timeout_seconds", "2"),
+            ("calls.pending_ttl_seconds", "600"),
+            ("tokens.lifetime_seconds", "900"),
         ];
         assert_eq!(changed.len(), KEYS.len(), "cover every key");
         let mut config = Config::default();
@@ -338,6 +360,12 @@ mod tests {
                 pool_size: 3,
                 statement_timeout_seconds: 8,
                 connect_timeout_seconds: 2,
+            },
+            calls: CallsConfig {
+                pending_ttl_seconds: 600,
+            },
+            tokens: TokensConfig {
+                lifetime_seconds: 900,
             },
         };
         assert_eq!(config, expected);
@@ -384,6 +412,8 @@ mod tests {
                 "INLET_POSTGRES__POOL_SIZE",
                 "INLET_POSTGRES__STATEMENT_TIMEOUT_SECONDS",
                 "INLET_POSTGRES__CONNECT_TIMEOUT_SECONDS",
+                "INLET_CALLS__PENDING_TTL_SECONDS",
+                "INLET_TOKENS__LIFETIME_SECONDS",
             ]
         );
     }

@@ -247,9 +247,9 @@ mod tests {
 
     #[test]
     fn an_unknown_section_or_top_level_key_is_refused() {
-        let message = refusal("[calls]\npending_ttl_seconds = 60\n");
+        let message = refusal("[call]\npending_ttl_seconds = 60\n");
         assert!(
-            message.starts_with("calls: unknown field `calls`"),
+            message.starts_with("call: unknown field `call`"),
             "{message}"
         );
         let message = refusal("database_uri = \"postgres://db\"\n");

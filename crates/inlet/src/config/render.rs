@@ -81,7 +81,7 @@ mod tests {
 
     use super::*;
     use crate::config::layer::parse;
-    use crate::config::{LimitsConfig, LogFormat, PostgresConfig};
+    use crate::config::{CallsConfig, LimitsConfig, LogFormat, PostgresConfig, TokensConfig};
 
     /// The copy committed at the repository root, for operators to start from.
     const COMMITTED_EXAMPLE: &str = include_str!("../../../../inlet.example.toml");
@@ -108,6 +108,12 @@ mod tests {
                 pool_size: 4,
                 statement_timeout_seconds: 9,
                 connect_timeout_seconds: 3,
+            },
+            calls: CallsConfig {
+                pending_ttl_seconds: 120,
+            },
+            tokens: TokensConfig {
+                lifetime_seconds: 300,
             },
         };
         let printed = print(&config).expect("print");
@@ -137,7 +143,13 @@ mod tests {
              [postgres]\n\
              pool_size = 16\n\
              statement_timeout_seconds = 30\n\
-             connect_timeout_seconds = 5\n"
+             connect_timeout_seconds = 5\n\
+             \n\
+             [calls]\n\
+             pending_ttl_seconds = 86400\n\
+             \n\
+             [tokens]\n\
+             lifetime_seconds = 1799\n"
         );
     }
 

@@ -1,0 +1,192 @@
+//! Out-of-band call events (Creovai's Async Metadata API):
+//! `POST /callevent/v1/outofband/event` stores an event and attaches it to a
+//! call by session id or matching rule, or leaves it waiting;
+//! `GET /callevent/v1/outofband/events` lists events by status.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use inlet_domain::{EventId, Role};
+use inlet_match::parse_call_event;
+use inlet_store::{
+    CallEventOutcome, CallEventQuery, CallEventView, EventState, EventStatus, NewCallEvent,
+    Position,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::context::RequestContext;
+use crate::{ApiError, AppState};
+
+/// Events listed per page unless `limit` says otherwise, and at most.
+const DEFAULT_PAGE_LIMIT: usize = 100;
+const MAX_PAGE_LIMIT: usize = 1000;
+
+/// A caller whose key carries the `AsyncMetaData` role, checked before the
+/// body is read.
+pub(crate) struct EventSender(Caller);
+
+impl FromRequestParts<AppState> for EventSender {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Role::AsyncMetaData)?;
+        Ok(Self(caller))
+    }
+}
+
+/// `POST /callevent/v1/outofband/event` (role `AsyncMetaData`).
+pub(crate) async fn receive_event(
+    State(state): State<AppState>,
+    EventSender(caller): EventSender,
+    context: axum::extract::Extension<std::sync::Arc<RequestContext>>,
+    JsonBody(text): JsonBody,
+) -> Result<Response, ApiError> {
+    let event = parse_call_event(&text).map_err(|err| ApiError::bad_request(err.0))?;
+    let event_id = event.event_id.clone().unwrap_or_else(EventId::generate);
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .insert_call_event(
+            NewCallEvent {
+                tenant: caller.tenant.clone(),
+                api_id: caller.api_id.clone(),
+                request_id: context.id.clone(),
+                received_at: now,
+                event_id: event_id.clone(),
+                event,
+            },
+            state.calls.expired_before(now),
+        )
+        .await?;
+    let state = match outcome {
+        CallEventOutcome::Stored(state) => {
+            metrics::counter!("inlet_call_events_total", "outcome" => state.status.name())
+                .increment(1);
+            state
+        }
+        CallEventOutcome::Duplicate(state) => state,
+        CallEventOutcome::Conflict => {
+            return Err(ApiError::event_id_conflict(event_id.as_str()));
+        }
+    };
+    Ok(Json(answer(&event_id, &state)).into_response())
+}
+
+/// `{"eventId","status","sessionIds"}`.
+fn answer(event_id: &EventId, state: &EventState) -> Value {
+    json!({
+        "eventId": event_id,
+        "status": state.status.name(),
+        "sessionIds": state.session_ids,
+    })
+}
+
+/// Query of `GET /callevent/v1/outofband/events`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventParams {
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /callevent/v1/outofband/events?status=&limit=&cursor=` (role `read`).
+pub(crate) async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<EventParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Read)?;
+    let Query(params) = params.map_err(|rejection| {
+        ApiError::bad_request(format!("invalid query string: {}", rejection.body_text()))
+    })?;
+    let status = params
+        .status
+        .as_deref()
+        .map(|text| {
+            EventStatus::parse(text).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "status must be pending, unmatched or matched, got {text:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_PAGE_LIMIT,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "limit must be an integer from 1 to {MAX_PAGE_LIMIT}, got {text:?}"
+                ))
+            })?,
+    };
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|text| {
+            text.parse::<Position>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "cursor {text:?} is not one this server gave out; pass nextCursor unchanged"
+                ))
+            })
+        })
+        .transpose()?;
+    let page = state
+        .store
+        .list_call_events(
+            &caller.tenant,
+            CallEventQuery {
+                status,
+                expired_before: state.calls.expired_before(state.clock.now()),
+                after,
+                limit,
+            },
+        )
+        .await?;
+    let next_cursor = page
+        .has_more
+        .then(|| page.items.last().map(|last| last.position.to_string()))
+        .flatten();
+    let events: Vec<Value> = page.items.iter().map(listed).collect();
+    let mut body = json!({ "events": events });
+    if let Some(cursor) = next_cursor {
+        body["nextCursor"] = Value::String(cursor);
+    }
+    Ok(Json(body))
+}
+
+fn listed(event: &CallEventView) -> Value {
+    let mut body = json!({
+        "eventId": event.event_id,
+        "eventTime": event.event_time,
+        "receivedAt": event.received_at,
+        "status": event.status.name(),
+        "metadata": event.metadata,
+    });
+    if let Some(session) = &event.session_id {
+        body["sessionId"] = json!(session);
+    }
+    if let Some(attachment) = &event.attachment {
+        let mut matched = json!({
+            "sessionId": attachment.session_id,
+            "matchedBy": attachment.matched_by.label(),
+            "via": attachment.via().name(),
+        });
+        if let Some(group) = &attachment.group {
+            matched["callGroup"] = json!(group);
+        }
+        if attachment.ambiguous {
+            matched["ambiguous"] = Value::Bool(true);
+        }
+        body["match"] = matched;
+    }
+    body
+}

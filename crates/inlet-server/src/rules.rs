@@ -1,0 +1,55 @@
+//! A tenant's matching rules: `PUT /callevent/v1/matching-rules` replaces
+//! them (and re-matches waiting, unmatched and rule-matched events),
+//! `GET` answers them; both need the `admin` role.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use inlet_domain::Role;
+use inlet_match::parse_rules;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::{ApiError, AppState};
+
+/// A caller whose key carries the `admin` role, checked before the body is
+/// read.
+pub(crate) struct Admin(Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Role::Admin)?;
+        Ok(Self(caller))
+    }
+}
+
+/// `PUT /callevent/v1/matching-rules`: `{"rules": [...]}`.
+pub(crate) async fn replace_rules(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    JsonBody(text): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let body: Value = serde_json::from_str(&text)
+        .map_err(|err| ApiError::bad_request(format!("request body is not valid JSON: {err}")))?;
+    let rules =
+        parse_rules(&body).map_err(|problems| ApiError::bad_request(problems.join("; ")))?;
+    let answer = rules.to_json();
+    state
+        .store
+        .put_matching_rules(&caller.tenant, rules, state.clock.now())
+        .await?;
+    Ok(Json(answer))
+}
+
+/// `GET /callevent/v1/matching-rules`.
+pub(crate) async fn show_rules(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+) -> Result<Json<Value>, ApiError> {
+    let rules = state.store.get_matching_rules(&caller.tenant).await?;
+    Ok(Json(rules.to_json()))
+}

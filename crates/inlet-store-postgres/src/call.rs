@@ -1,0 +1,695 @@
+//! Calls, out-of-band events and matching rules on PostgreSQL: the
+//! [`MatchTx`] seam on one transaction, and the reads.
+//!
+//! Every matching transaction first takes the tenant's advisory lock, so
+//! matching decisions of one tenant are made one after another across all
+//! nodes: a call and an event arriving at two nodes at once cannot both
+//! miss each other. Other tenants, and the ASAPP endpoints, never wait on it.
+
+use deadpool_postgres::{Client, Transaction};
+use inlet_domain::{EventId, TenantId, Timestamp};
+use inlet_match::{
+    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via, parse_call, parse_rules,
+};
+use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
+use inlet_store::{
+    AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
+    Position, StoreError,
+};
+use serde_json::{Map, Value};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::error::store_error;
+
+/// One transaction, seen by the matching code.
+pub(crate) struct PgMatch<'a>(pub(crate) &'a Transaction<'a>);
+
+type Param<'a> = &'a (dyn ToSql + Sync);
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("postgres: stored {what} does not parse"))
+}
+
+fn session(text: String) -> Result<SessionId, StoreError> {
+    SessionId::parse(text).map_err(|_| corrupt("session id"))
+}
+
+fn optional_session(text: Option<String>) -> Result<Option<SessionId>, StoreError> {
+    text.map(session).transpose()
+}
+
+fn event_id(text: String) -> Result<EventId, StoreError> {
+    EventId::parse(text).map_err(|_| corrupt("event id"))
+}
+
+fn metadata(text: &str) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(text).map_err(|_| corrupt("event metadata"))
+}
+
+fn parse_stored_call(text: &str) -> Result<Call, StoreError> {
+    parse_call(text).map_err(|_| corrupt("call"))
+}
+
+/// The attachment stored in columns `session, group, matched_by, ambiguous`
+/// starting at `first`.
+fn attachment(row: &Row, first: usize) -> Result<Option<Attachment>, StoreError> {
+    let Some(session_id) = row.get::<_, Option<String>>(first) else {
+        return Ok(None);
+    };
+    let matched_by: String = row.get(first + 2);
+    Ok(Some(Attachment {
+        session_id: session(session_id)?,
+        group: optional_session(row.get(first + 1))?,
+        matched_by: MatchedBy::from_label(&matched_by).ok_or_else(|| corrupt("matched_by"))?,
+        ambiguous: row.get(first + 3),
+    }))
+}
+
+impl PgMatch<'_> {
+    async fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>, StoreError> {
+        let statement = self.0.prepare_cached(sql).await.map_err(store_error)?;
+        self.0.query(&statement, params).await.map_err(store_error)
+    }
+
+    async fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
+        let statement = self.0.prepare_cached(sql).await.map_err(store_error)?;
+        self.0
+            .execute(&statement, params)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Serialises the tenant's matching decisions across nodes, until the
+    /// transaction ends.
+    pub(crate) async fn lock_tenant(&self, tenant: &TenantId) -> Result<(), StoreError> {
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('inlet-calls:' || $1, 0))",
+            &[&tenant.as_str()],
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// The tenant's rules.
+pub(crate) async fn rules(client: &Client, tenant: &TenantId) -> Result<RuleSet, StoreError> {
+    let statement = client
+        .prepare_cached("SELECT rules FROM matching_rules WHERE tenant = $1")
+        .await
+        .map_err(store_error)?;
+    let row = client
+        .query_opt(&statement, &[&tenant.as_str()])
+        .await
+        .map_err(store_error)?;
+    parse_stored_rules(row.as_ref().map(|row| row.get(0)))
+}
+
+fn parse_stored_rules(text: Option<&str>) -> Result<RuleSet, StoreError> {
+    match text {
+        None => Ok(RuleSet::default()),
+        Some(text) => {
+            let value: Value = serde_json::from_str(text).map_err(|_| corrupt("rules"))?;
+            parse_rules(&value).map_err(|_| corrupt("rules"))
+        }
+    }
+}
+
+impl MatchTx for PgMatch<'_> {
+    async fn rules(&mut self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
+        let rows = self
+            .query(
+                "SELECT rules FROM matching_rules WHERE tenant = $1",
+                &[&tenant.as_str()],
+            )
+            .await?;
+        parse_stored_rules(rows.first().map(|row| row.get(0)))
+    }
+
+    async fn replace_rules(
+        &mut self,
+        tenant: &TenantId,
+        rules: &RuleSet,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO matching_rules (tenant, rules, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant) DO UPDATE SET rules = excluded.rules, \
+             updated_at = excluded.updated_at",
+            &[
+                &tenant.as_str(),
+                &rules.to_json().to_string(),
+                &at.as_micros(),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn find_call(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+    ) -> Result<Option<Call>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT call FROM calls WHERE tenant = $1 AND session_id = $2",
+                &[&tenant.as_str(), &session.as_str()],
+            )
+            .await?;
+        rows.first()
+            .map(|row| parse_stored_call(row.get(0)))
+            .transpose()
+    }
+
+    async fn write_call(
+        &mut self,
+        tenant: &TenantId,
+        call: &Call,
+        keys: &[Key],
+        old: Option<(&Call, &[Key])>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        if let Some((old, old_keys)) = old {
+            let kinds: Vec<&str> = old_keys.iter().map(|key| key.kind.as_str()).collect();
+            let values: Vec<&str> = old_keys.iter().map(|key| key.value.as_str()).collect();
+            self.execute(
+                "DELETE FROM call_keys k USING unnest($2::text[], $3::text[]) AS u(kind, value) \
+                 WHERE k.tenant = $1 AND k.kind = u.kind AND k.value = u.value \
+                 AND k.start_time = $4 AND k.session_id = $5",
+                &[
+                    &tenant.as_str(),
+                    &kinds,
+                    &values,
+                    &old.start_time.as_micros(),
+                    &old.session_id.as_str(),
+                ],
+            )
+            .await?;
+        }
+        self.execute(
+            "INSERT INTO calls (tenant, session_id, master_call_id, start_time, end_time, call, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (tenant, session_id) DO UPDATE SET \
+             master_call_id = excluded.master_call_id, start_time = excluded.start_time, \
+             end_time = excluded.end_time, call = excluded.call, updated_at = excluded.updated_at",
+            &[
+                &tenant.as_str(),
+                &call.session_id.as_str(),
+                &call.master_call_id.as_ref().map(SessionId::as_str),
+                &call.start_time.as_micros(),
+                &call.end_time.map(Timestamp::as_micros),
+                &call.to_json().to_string(),
+                &at.as_micros(),
+            ],
+        )
+        .await?;
+        self.insert_call_keys(tenant, call, keys).await
+    }
+
+    async fn candidates(
+        &mut self,
+        tenant: &TenantId,
+        key: &Key,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT session_id, master_call_id, start_time, end_time FROM call_keys \
+                 WHERE tenant = $1 AND kind = $2 AND value = $3 AND start_time <= $4 \
+                 AND end_time >= $5",
+                &[
+                    &tenant.as_str(),
+                    &key.kind,
+                    &key.value,
+                    &to.as_micros(),
+                    &from.as_micros(),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Candidate {
+                    session_id: session(row.get(0))?,
+                    master_call_id: optional_session(row.get(1))?,
+                    start_time: Timestamp::from_micros(row.get(2)),
+                    end_time: Some(Timestamp::from_micros(row.get(3))),
+                })
+            })
+            .collect()
+    }
+
+    async fn group_sessions(
+        &mut self,
+        tenant: &TenantId,
+        group: &SessionId,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT session_id FROM calls WHERE tenant = $1 AND master_call_id = $2 \
+                 ORDER BY session_id",
+                &[&tenant.as_str(), &group.as_str()],
+            )
+            .await?;
+        rows.iter().map(|row| session(row.get(0))).collect()
+    }
+
+    async fn find_event(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<EventSummary>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT content_hash, received_at, matched_session, matched_group, matched_by, \
+                 ambiguous FROM call_events WHERE tenant = $1 AND event_id = $2",
+                &[&tenant.as_str(), &event_id.as_str()],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let hash: Vec<u8> = row.get(0);
+        Ok(Some(EventSummary {
+            content_hash: hash.try_into().map_err(|_| corrupt("content hash"))?,
+            received_at: Timestamp::from_micros(row.get(1)),
+            attachment: attachment(row, 2)?,
+        }))
+    }
+
+    async fn insert_event(
+        &mut self,
+        event: &NewCallEvent,
+        keys: &[(String, Key)],
+        attachment: Option<&Attachment>,
+    ) -> Result<(), StoreError> {
+        let body = &event.event;
+        self.execute(
+            "INSERT INTO call_events (tenant, event_id, content_hash, session_id, event_time, \
+             received_at, api_id, request_id, metadata, matched_session, matched_group, \
+             matched_by, ambiguous) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &[
+                &event.tenant.as_str(),
+                &event.event_id.as_str(),
+                &&body.content_hash[..],
+                &body.session_id.as_ref().map(SessionId::as_str),
+                &body.event_time.as_micros(),
+                &event.received_at.as_micros(),
+                &event.api_id.as_str(),
+                &event.request_id.as_str(),
+                &Value::Object(body.metadata.clone()).to_string(),
+                &attachment.map(|a| a.session_id.as_str()),
+                &attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
+                &attachment.map(|a| a.matched_by.label()),
+                &attachment.is_some_and(|a| a.ambiguous),
+            ],
+        )
+        .await?;
+        self.insert_event_keys(&event.tenant, &event.event_id, keys)
+            .await
+    }
+
+    async fn waiting_for_session(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+        expired_before: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT event_id FROM call_events WHERE tenant = $1 AND session_id = $2 \
+                 AND matched_session IS NULL AND received_at >= $3",
+                &[
+                    &tenant.as_str(),
+                    &session.as_str(),
+                    &expired_before.as_micros(),
+                ],
+            )
+            .await?;
+        rows.iter().map(|row| event_id(row.get(0))).collect()
+    }
+
+    async fn events_with_keys(
+        &mut self,
+        tenant: &TenantId,
+        keys: &[Key],
+        expired_before: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
+        let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
+        let rows = self
+            .query(
+                "SELECT DISTINCT k.event_id FROM unnest($2::text[], $3::text[]) AS u(kind, value) \
+                 JOIN event_keys k ON k.tenant = $1 AND k.kind = u.kind AND k.value = u.value \
+                 JOIN call_events e ON e.tenant = k.tenant AND e.event_id = k.event_id \
+                 WHERE e.matched_session IS NOT NULL OR e.received_at >= $4",
+                &[
+                    &tenant.as_str(),
+                    &kinds,
+                    &values,
+                    &expired_before.as_micros(),
+                ],
+            )
+            .await?;
+        rows.iter().map(|row| event_id(row.get(0))).collect()
+    }
+
+    async fn match_input(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<MatchInput>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT session_id, event_time, matched_session, matched_group, matched_by, \
+                 ambiguous FROM call_events WHERE tenant = $1 AND event_id = $2",
+                &[&tenant.as_str(), &event_id.as_str()],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let keys = self
+            .query(
+                "SELECT rule, kind, value FROM event_keys WHERE tenant = $1 AND event_id = $2",
+                &[&tenant.as_str(), &event_id.as_str()],
+            )
+            .await?
+            .iter()
+            .map(|key| {
+                (
+                    key.get::<_, String>(0),
+                    Key {
+                        kind: key.get(1),
+                        value: key.get(2),
+                    },
+                )
+            })
+            .collect();
+        Ok(Some(MatchInput {
+            event_id: event_id.clone(),
+            session_id: optional_session(row.get(0))?,
+            event_time: Timestamp::from_micros(row.get(1)),
+            keys,
+            attachment: attachment(row, 2)?,
+        }))
+    }
+
+    async fn set_attachment(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        attachment: Option<&Attachment>,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE call_events SET matched_session = $3, matched_group = $4, matched_by = $5, \
+             ambiguous = $6 WHERE tenant = $1 AND event_id = $2",
+            &[
+                &tenant.as_str(),
+                &event_id.as_str(),
+                &attachment.map(|a| a.session_id.as_str()),
+                &attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
+                &attachment.map(|a| a.matched_by.label()),
+                &attachment.is_some_and(|a| a.ambiguous),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn clear_keys(&mut self, tenant: &TenantId) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM call_keys WHERE tenant = $1",
+            &[&tenant.as_str()],
+        )
+        .await?;
+        self.execute(
+            "DELETE FROM event_keys WHERE tenant = $1",
+            &[&tenant.as_str()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn calls_after(
+        &mut self,
+        tenant: &TenantId,
+        after: Option<&SessionId>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT call FROM calls WHERE tenant = $1 AND session_id > $2 \
+                 ORDER BY session_id LIMIT $3",
+                &[
+                    &tenant.as_str(),
+                    &after.map_or("", SessionId::as_str),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| parse_stored_call(row.get(0)))
+            .collect()
+    }
+
+    async fn insert_call_keys(
+        &mut self,
+        tenant: &TenantId,
+        call: &Call,
+        keys: &[Key],
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
+        let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
+        let end = call.end_time.unwrap_or(call.start_time);
+        self.execute(
+            "INSERT INTO call_keys (tenant, kind, value, start_time, session_id, end_time, \
+             master_call_id) SELECT $1, u.kind, u.value, $4, $5, $6, $7 \
+             FROM unnest($2::text[], $3::text[]) AS u(kind, value) ON CONFLICT DO NOTHING",
+            &[
+                &tenant.as_str(),
+                &kinds,
+                &values,
+                &call.start_time.as_micros(),
+                &call.session_id.as_str(),
+                &end.as_micros(),
+                &call.master_call_id.as_ref().map(SessionId::as_str),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn keyed_events_after(
+        &mut self,
+        tenant: &TenantId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<KeyedEvent>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT event_id, metadata FROM call_events WHERE tenant = $1 AND event_id > $2 \
+                 AND session_id IS NULL ORDER BY event_id LIMIT $3",
+                &[
+                    &tenant.as_str(),
+                    &after.map_or("", EventId::as_str),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeyedEvent {
+                    event_id: event_id(row.get(0))?,
+                    metadata: metadata(row.get(1))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_event_keys(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        keys: &[(String, Key)],
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let rules: Vec<&str> = keys.iter().map(|(rule, _)| rule.as_str()).collect();
+        let kinds: Vec<&str> = keys.iter().map(|(_, key)| key.kind.as_str()).collect();
+        let values: Vec<&str> = keys.iter().map(|(_, key)| key.value.as_str()).collect();
+        self.execute(
+            "INSERT INTO event_keys (tenant, kind, value, event_id, rule) \
+             SELECT $1, u.kind, u.value, $2, u.rule \
+             FROM unnest($3::text[], $4::text[], $5::text[]) AS u(rule, kind, value) \
+             ON CONFLICT DO NOTHING",
+            &[
+                &tenant.as_str(),
+                &event_id.as_str(),
+                &rules,
+                &kinds,
+                &values,
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// A call with its group and attached events.
+pub(crate) async fn call_view(
+    client: &mut Client,
+    tenant: &TenantId,
+    session_id: &SessionId,
+) -> Result<Option<CallView>, StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(store_error)?;
+    let mut reads = PgMatch(&tx);
+    let rows = reads
+        .query(
+            "SELECT call, created_at, updated_at FROM calls WHERE tenant = $1 AND session_id = $2",
+            &[&tenant.as_str(), &session_id.as_str()],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let call = parse_stored_call(row.get(0))?;
+    let (created_at, updated_at): (i64, i64) = (row.get(1), row.get(2));
+    let group_sessions = match &call.master_call_id {
+        Some(group) => reads.group_sessions(tenant, group).await?,
+        None => Vec::new(),
+    };
+    let rows = reads
+        .query(
+            "SELECT event_id, event_time, received_at, metadata, matched_by, matched_group, \
+             ambiguous FROM call_events WHERE tenant = $1 \
+             AND ((matched_session = $2 AND matched_group IS NULL) OR matched_group = $3) \
+             ORDER BY event_time, received_at, event_id",
+            &[
+                &tenant.as_str(),
+                &session_id.as_str(),
+                &call.master_call_id.as_ref().map(SessionId::as_str),
+            ],
+        )
+        .await?;
+    let events = rows
+        .iter()
+        .map(|row| {
+            let by: String = row.get(4);
+            let group: Option<String> = row.get(5);
+            Ok(AttachedEvent {
+                event_id: event_id(row.get(0))?,
+                event_time: Timestamp::from_micros(row.get(1)),
+                received_at: Timestamp::from_micros(row.get(2)),
+                metadata: metadata(row.get(3))?,
+                matched_by: MatchedBy::from_label(&by).ok_or_else(|| corrupt("matched_by"))?,
+                via: if group.is_some() {
+                    Via::CallGroup
+                } else {
+                    Via::Call
+                },
+                ambiguous: row.get(6),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some(CallView {
+        call,
+        created_at: Timestamp::from_micros(created_at),
+        updated_at: Timestamp::from_micros(updated_at),
+        group_sessions,
+        events,
+    }))
+}
+
+/// A page of the tenant's events in `(tx, seq)` order behind the safe
+/// horizon (see `inlet_store::Position`).
+pub(crate) async fn call_events(
+    client: &Client,
+    tenant: &TenantId,
+    query: CallEventQuery,
+) -> Result<Page<CallEventView>, StoreError> {
+    let status_filter = match query.status {
+        None => "",
+        Some(EventStatus::Matched) => "AND matched_session IS NOT NULL",
+        Some(EventStatus::Pending) => "AND matched_session IS NULL AND received_at >= $4",
+        Some(EventStatus::Unmatched) => "AND matched_session IS NULL AND received_at < $4",
+    };
+    // `$4 = $4` keeps the parameter count the same whatever the filter.
+    let sql = format!(
+        "SELECT tx::text::int8, seq, event_id, session_id, event_time, received_at, metadata, \
+         matched_session, matched_group, matched_by, ambiguous FROM call_events \
+         WHERE tenant = $1 AND (tx, seq) > ($2::int8::text::xid8, $3) \
+         AND tx < pg_snapshot_xmin(pg_current_snapshot()) AND $4 = $4 {status_filter} \
+         ORDER BY tx, seq LIMIT $5"
+    );
+    let after = query.after.unwrap_or(Position::START);
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &tenant.as_str(),
+                &i64::try_from(after.epoch).unwrap_or(i64::MAX),
+                &after.seq,
+                &query.expired_before.as_micros(),
+                &limit.saturating_add(1),
+            ],
+        )
+        .await
+        .map_err(store_error)?;
+    let mut items = rows
+        .iter()
+        .map(|row| {
+            let received_at = Timestamp::from_micros(row.get(5));
+            let attached = attachment(row, 7)?;
+            Ok(CallEventView {
+                position: Position {
+                    epoch: u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+                    seq: row.get(1),
+                },
+                event_id: event_id(row.get(2))?,
+                session_id: optional_session(row.get(3))?,
+                event_time: Timestamp::from_micros(row.get(4)),
+                received_at,
+                metadata: metadata(row.get(6))?,
+                status: EventStatus::of(attached.as_ref(), received_at, query.expired_before),
+                attachment: attached,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let has_more = items.len() > query.limit;
+    items.truncate(query.limit);
+    Ok(Page { items, has_more })
+}
+
+/// The token-signing secret: `candidate` stored if there is none yet.
+pub(crate) async fn token_secret(
+    client: &Client,
+    candidate: [u8; 32],
+) -> Result<[u8; 32], StoreError> {
+    client
+        .execute(
+            "INSERT INTO secrets (name, value) VALUES ('token', $1) ON CONFLICT DO NOTHING",
+            &[&&candidate[..]],
+        )
+        .await
+        .map_err(store_error)?;
+    let row = client
+        .query_one("SELECT value FROM secrets WHERE name = 'token'", &[])
+        .await
+        .map_err(store_error)?;
+    let stored: Vec<u8> = row.get(0);
+    stored.try_into().map_err(|_| corrupt("token secret"))
+}

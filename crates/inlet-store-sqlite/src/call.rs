@@ -1,0 +1,671 @@
+//! Calls, out-of-band events and matching rules on SQLite: the
+//! [`MatchTx`] seam on the writer's transaction, and the reads.
+//!
+//! The matching decisions themselves live in `inlet_store::matching`; the
+//! writer drives its futures with `block_on`, and every method here is a
+//! synchronous statement, so each future completes on its first poll.
+
+use inlet_domain::{EventId, TenantId, Timestamp};
+use inlet_match::{
+    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via, parse_call, parse_rules,
+};
+use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
+use inlet_store::{
+    AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
+    Position, StoreError,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::{Map, Value};
+
+use crate::error::store_error;
+
+/// The writer's transaction (or savepoint), seen by the matching code.
+pub(crate) struct SqliteMatch<'a>(pub(crate) &'a Connection);
+
+fn db<T>(result: rusqlite::Result<T>) -> Result<T, StoreError> {
+    result.map_err(store_error)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(format!("sqlite: stored {what} does not parse"))
+}
+
+fn session(text: String) -> Result<SessionId, StoreError> {
+    SessionId::parse(text).map_err(|_| corrupt("session id"))
+}
+
+fn optional_session(text: Option<String>) -> Result<Option<SessionId>, StoreError> {
+    text.map(session).transpose()
+}
+
+fn event_id(text: String) -> Result<EventId, StoreError> {
+    EventId::parse(text).map_err(|_| corrupt("event id"))
+}
+
+fn metadata(text: &str) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(text).map_err(|_| corrupt("event metadata"))
+}
+
+/// The attachment stored in columns `session, group, matched_by, ambiguous`
+/// starting at `first`.
+fn attachment(row: &Row<'_>, first: usize) -> Result<Option<Attachment>, StoreError> {
+    let Some(session_id) = db(row.get::<_, Option<String>>(first))? else {
+        return Ok(None);
+    };
+    let matched_by: String = db(row.get(first + 2))?;
+    Ok(Some(Attachment {
+        session_id: session(session_id)?,
+        group: optional_session(db(row.get(first + 1))?)?,
+        matched_by: MatchedBy::from_label(&matched_by).ok_or_else(|| corrupt("matched_by"))?,
+        ambiguous: db(row.get(first + 3))?,
+    }))
+}
+
+fn parse_stored_call(text: &str) -> Result<Call, StoreError> {
+    parse_call(text).map_err(|_| corrupt("call"))
+}
+
+/// The tenant's rules, from any connection.
+pub(crate) fn rules(conn: &Connection, tenant: &TenantId) -> Result<RuleSet, StoreError> {
+    let text: Option<String> = db(conn
+        .prepare_cached("SELECT rules FROM matching_rules WHERE tenant = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([tenant.as_str()], |row| row.get(0))
+                .optional()
+        }))?;
+    match text {
+        None => Ok(RuleSet::default()),
+        Some(text) => {
+            let value: Value = serde_json::from_str(&text).map_err(|_| corrupt("rules"))?;
+            parse_rules(&value).map_err(|_| corrupt("rules"))
+        }
+    }
+}
+
+impl MatchTx for SqliteMatch<'_> {
+    async fn rules(&mut self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
+        rules(self.0, tenant)
+    }
+
+    async fn replace_rules(
+        &mut self,
+        tenant: &TenantId,
+        rules: &RuleSet,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        db(self.0.execute(
+            "INSERT INTO matching_rules (tenant, rules, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (tenant) DO UPDATE SET rules = excluded.rules, \
+             updated_at = excluded.updated_at",
+            params![tenant.as_str(), rules.to_json().to_string(), at.as_micros()],
+        ))?;
+        Ok(())
+    }
+
+    async fn find_call(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+    ) -> Result<Option<Call>, StoreError> {
+        let text: Option<String> = db(self
+            .0
+            .prepare_cached("SELECT call FROM calls WHERE tenant = ?1 AND session_id = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([tenant.as_str(), session.as_str()], |row| row.get(0))
+                    .optional()
+            }))?;
+        text.as_deref().map(parse_stored_call).transpose()
+    }
+
+    async fn write_call(
+        &mut self,
+        tenant: &TenantId,
+        call: &Call,
+        keys: &[Key],
+        old: Option<(&Call, &[Key])>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        if let Some((old, old_keys)) = old {
+            let mut delete = db(self.0.prepare_cached(
+                "DELETE FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
+                 AND start_time = ?4 AND session_id = ?5",
+            ))?;
+            for key in old_keys {
+                db(delete.execute(params![
+                    tenant.as_str(),
+                    key.kind,
+                    key.value,
+                    old.start_time.as_micros(),
+                    old.session_id.as_str()
+                ]))?;
+            }
+        }
+        db(self.0.prepare_cached(
+            "INSERT INTO calls (tenant, session_id, master_call_id, start_time, end_time, call, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
+             ON CONFLICT (tenant, session_id) DO UPDATE SET \
+             master_call_id = excluded.master_call_id, start_time = excluded.start_time, \
+             end_time = excluded.end_time, call = excluded.call, updated_at = excluded.updated_at",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                tenant.as_str(),
+                call.session_id.as_str(),
+                call.master_call_id.as_ref().map(SessionId::as_str),
+                call.start_time.as_micros(),
+                call.end_time.map(Timestamp::as_micros),
+                call.to_json().to_string(),
+                at.as_micros(),
+            ])
+        }))?;
+        self.insert_call_keys(tenant, call, keys).await
+    }
+
+    async fn candidates(
+        &mut self,
+        tenant: &TenantId,
+        key: &Key,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT session_id, master_call_id, start_time, end_time FROM call_keys \
+             WHERE tenant = ?1 AND kind = ?2 AND value = ?3 AND start_time <= ?4 \
+             AND end_time >= ?5",
+        ))?;
+        let rows = db(statement.query_map(
+            params![
+                tenant.as_str(),
+                key.kind,
+                key.value,
+                to.as_micros(),
+                from.as_micros()
+            ],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            },
+        ))?;
+        let mut candidates = Vec::new();
+        for row in rows {
+            let (session_id, master, start, end) = db(row)?;
+            candidates.push(Candidate {
+                session_id: session(session_id)?,
+                master_call_id: optional_session(master)?,
+                start_time: Timestamp::from_micros(start),
+                end_time: Some(Timestamp::from_micros(end)),
+            });
+        }
+        Ok(candidates)
+    }
+
+    async fn group_sessions(
+        &mut self,
+        tenant: &TenantId,
+        group: &SessionId,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        group_sessions(self.0, tenant, group)
+    }
+
+    async fn find_event(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<EventSummary>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT content_hash, received_at, matched_session, matched_group, matched_by, \
+             ambiguous FROM call_events WHERE tenant = ?1 AND event_id = ?2",
+        ))?;
+        let mut rows = db(statement.query([tenant.as_str(), event_id.as_str()]))?;
+        let Some(row) = db(rows.next())? else {
+            return Ok(None);
+        };
+        let hash: Vec<u8> = db(row.get(0))?;
+        Ok(Some(EventSummary {
+            content_hash: hash.try_into().map_err(|_| corrupt("content hash"))?,
+            received_at: Timestamp::from_micros(db(row.get(1))?),
+            attachment: attachment(row, 2)?,
+        }))
+    }
+
+    async fn insert_event(
+        &mut self,
+        event: &NewCallEvent,
+        keys: &[(String, Key)],
+        attachment: Option<&Attachment>,
+    ) -> Result<(), StoreError> {
+        let seq: i64 = db(self.0.query_row(
+            "UPDATE sequences SET value = value + 1 WHERE name = 'call_events' RETURNING value",
+            [],
+            |row| row.get(0),
+        ))?;
+        let body = &event.event;
+        db(self.0.prepare_cached(
+            "INSERT INTO call_events (tenant, event_id, seq, content_hash, session_id, event_time, \
+             received_at, api_id, request_id, metadata, matched_session, matched_group, \
+             matched_by, ambiguous) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+             ?13, ?14)",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                event.tenant.as_str(),
+                event.event_id.as_str(),
+                seq,
+                &body.content_hash[..],
+                body.session_id.as_ref().map(SessionId::as_str),
+                body.event_time.as_micros(),
+                event.received_at.as_micros(),
+                event.api_id.as_str(),
+                event.request_id,
+                Value::Object(body.metadata.clone()).to_string(),
+                attachment.map(|a| a.session_id.as_str()),
+                attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
+                attachment.map(|a| a.matched_by.label()),
+                attachment.is_some_and(|a| a.ambiguous),
+            ])
+        }))?;
+        self.insert_event_keys(&event.tenant, &event.event_id, keys)
+            .await
+    }
+
+    async fn waiting_for_session(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+        expired_before: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT event_id FROM call_events WHERE tenant = ?1 AND session_id = ?2 \
+             AND matched_session IS NULL AND received_at >= ?3",
+        ))?;
+        let ids = db(statement
+            .query_map(
+                params![
+                    tenant.as_str(),
+                    session.as_str(),
+                    expired_before.as_micros()
+                ],
+                |row| row.get::<_, String>(0),
+            )
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+        ids.into_iter().map(event_id).collect()
+    }
+
+    async fn events_with_keys(
+        &mut self,
+        tenant: &TenantId,
+        keys: &[Key],
+        expired_before: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT k.event_id FROM event_keys k JOIN call_events e \
+             ON e.tenant = k.tenant AND e.event_id = k.event_id \
+             WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
+             AND (e.matched_session IS NOT NULL OR e.received_at >= ?4)",
+        ))?;
+        let mut ids = Vec::new();
+        for key in keys {
+            let found = db(statement
+                .query_map(
+                    params![
+                        tenant.as_str(),
+                        key.kind,
+                        key.value,
+                        expired_before.as_micros()
+                    ],
+                    |row| row.get::<_, String>(0),
+                )
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+            for id in found {
+                ids.push(event_id(id)?);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn match_input(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<MatchInput>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT session_id, event_time, matched_session, matched_group, matched_by, \
+             ambiguous FROM call_events WHERE tenant = ?1 AND event_id = ?2",
+        ))?;
+        let mut rows = db(statement.query([tenant.as_str(), event_id.as_str()]))?;
+        let Some(row) = db(rows.next())? else {
+            return Ok(None);
+        };
+        let session_id = optional_session(db(row.get(0))?)?;
+        let event_time = Timestamp::from_micros(db(row.get(1))?);
+        let current = attachment(row, 2)?;
+        drop(rows);
+        let mut keys_statement = db(self.0.prepare_cached(
+            "SELECT rule, kind, value FROM event_keys WHERE tenant = ?1 AND event_id = ?2",
+        ))?;
+        let keys = db(keys_statement
+            .query_map([tenant.as_str(), event_id.as_str()], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    Key {
+                        kind: row.get(1)?,
+                        value: row.get(2)?,
+                    },
+                ))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+        Ok(Some(MatchInput {
+            event_id: event_id.clone(),
+            session_id,
+            event_time,
+            keys,
+            attachment: current,
+        }))
+    }
+
+    async fn set_attachment(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        attachment: Option<&Attachment>,
+    ) -> Result<(), StoreError> {
+        db(self
+            .0
+            .prepare_cached(
+                "UPDATE call_events SET matched_session = ?3, matched_group = ?4, matched_by = ?5, \
+             ambiguous = ?6 WHERE tenant = ?1 AND event_id = ?2",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    tenant.as_str(),
+                    event_id.as_str(),
+                    attachment.map(|a| a.session_id.as_str()),
+                    attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
+                    attachment.map(|a| a.matched_by.label()),
+                    attachment.is_some_and(|a| a.ambiguous),
+                ])
+            }))?;
+        Ok(())
+    }
+
+    async fn clear_keys(&mut self, tenant: &TenantId) -> Result<(), StoreError> {
+        db(self
+            .0
+            .execute("DELETE FROM call_keys WHERE tenant = ?1", [tenant.as_str()]))?;
+        db(self.0.execute(
+            "DELETE FROM event_keys WHERE tenant = ?1",
+            [tenant.as_str()],
+        ))?;
+        Ok(())
+    }
+
+    async fn calls_after(
+        &mut self,
+        tenant: &TenantId,
+        after: Option<&SessionId>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT call FROM calls WHERE tenant = ?1 AND session_id > ?2 \
+             ORDER BY session_id LIMIT ?3",
+        ))?;
+        let texts = db(statement
+            .query_map(
+                params![
+                    tenant.as_str(),
+                    after.map_or("", SessionId::as_str),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |row| row.get::<_, String>(0),
+            )
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+        texts.iter().map(|text| parse_stored_call(text)).collect()
+    }
+
+    async fn insert_call_keys(
+        &mut self,
+        tenant: &TenantId,
+        call: &Call,
+        keys: &[Key],
+    ) -> Result<(), StoreError> {
+        let mut insert = db(self.0.prepare_cached(
+            "INSERT OR IGNORE INTO call_keys (tenant, kind, value, start_time, session_id, \
+             end_time, master_call_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        ))?;
+        let end = call.end_time.unwrap_or(call.start_time);
+        for key in keys {
+            db(insert.execute(params![
+                tenant.as_str(),
+                key.kind,
+                key.value,
+                call.start_time.as_micros(),
+                call.session_id.as_str(),
+                end.as_micros(),
+                call.master_call_id.as_ref().map(SessionId::as_str),
+            ]))?;
+        }
+        Ok(())
+    }
+
+    async fn keyed_events_after(
+        &mut self,
+        tenant: &TenantId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<KeyedEvent>, StoreError> {
+        let mut statement = db(self.0.prepare_cached(
+            "SELECT event_id, metadata FROM call_events WHERE tenant = ?1 AND event_id > ?2 \
+             AND session_id IS NULL ORDER BY event_id LIMIT ?3",
+        ))?;
+        let rows = db(statement
+            .query_map(
+                params![
+                    tenant.as_str(),
+                    after.map_or("", EventId::as_str),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+        rows.into_iter()
+            .map(|(id, text)| {
+                Ok(KeyedEvent {
+                    event_id: event_id(id)?,
+                    metadata: metadata(&text)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_event_keys(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        keys: &[(String, Key)],
+    ) -> Result<(), StoreError> {
+        let mut insert = db(self.0.prepare_cached(
+            "INSERT OR IGNORE INTO event_keys (tenant, kind, value, event_id, rule) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        ))?;
+        for (rule, key) in keys {
+            db(insert.execute(params![
+                tenant.as_str(),
+                key.kind,
+                key.value,
+                event_id.as_str(),
+                rule
+            ]))?;
+        }
+        Ok(())
+    }
+}
+
+fn group_sessions(
+    conn: &Connection,
+    tenant: &TenantId,
+    group: &SessionId,
+) -> Result<Vec<SessionId>, StoreError> {
+    let mut statement = db(conn.prepare_cached(
+        "SELECT session_id FROM calls WHERE tenant = ?1 AND master_call_id = ?2 \
+         ORDER BY session_id",
+    ))?;
+    let ids = db(statement
+        .query_map([tenant.as_str(), group.as_str()], |row| {
+            row.get::<_, String>(0)
+        })
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+    ids.into_iter().map(session).collect()
+}
+
+/// A call with its group and attached events, read in one snapshot.
+pub(crate) fn call_view(
+    conn: &Connection,
+    tenant: &TenantId,
+    session_id: &SessionId,
+) -> Result<Option<CallView>, StoreError> {
+    let snapshot = db(conn.unchecked_transaction())?;
+    let conn: &Connection = &snapshot;
+    let row = db(conn
+        .prepare_cached(
+            "SELECT call, created_at, updated_at FROM calls WHERE tenant = ?1 AND session_id = ?2",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row([tenant.as_str(), session_id.as_str()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })
+                .optional()
+        }))?;
+    let Some((text, created_at, updated_at)) = row else {
+        return Ok(None);
+    };
+    let call = parse_stored_call(&text)?;
+    let group_sessions = match &call.master_call_id {
+        Some(group) => group_sessions(conn, tenant, group)?,
+        None => Vec::new(),
+    };
+    let mut statement = db(conn.prepare_cached(
+        "SELECT event_id, event_time, received_at, metadata, matched_by, matched_group, \
+         ambiguous FROM call_events WHERE tenant = ?1 \
+         AND ((matched_session = ?2 AND matched_group IS NULL) OR matched_group = ?3) \
+         ORDER BY event_time, received_at, event_id",
+    ))?;
+    let rows = db(statement
+        .query_map(
+            params![
+                tenant.as_str(),
+                session_id.as_str(),
+                call.master_call_id.as_ref().map(SessionId::as_str)
+            ],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, bool>(6)?,
+                ))
+            },
+        )
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
+    let events = rows
+        .into_iter()
+        .map(|(id, time, received, text, by, group, ambiguous)| {
+            Ok(AttachedEvent {
+                event_id: event_id(id)?,
+                event_time: Timestamp::from_micros(time),
+                received_at: Timestamp::from_micros(received),
+                metadata: metadata(&text)?,
+                matched_by: MatchedBy::from_label(&by).ok_or_else(|| corrupt("matched_by"))?,
+                via: if group.is_some() {
+                    Via::CallGroup
+                } else {
+                    Via::Call
+                },
+                ambiguous,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some(CallView {
+        call,
+        created_at: Timestamp::from_micros(created_at),
+        updated_at: Timestamp::from_micros(updated_at),
+        group_sessions,
+        events,
+    }))
+}
+
+/// A page of the tenant's events in the order received.
+pub(crate) fn call_events(
+    conn: &Connection,
+    tenant: &TenantId,
+    query: CallEventQuery,
+) -> Result<Page<CallEventView>, StoreError> {
+    let status_filter = match query.status {
+        None => "",
+        Some(EventStatus::Matched) => "AND matched_session IS NOT NULL",
+        Some(EventStatus::Pending) => "AND matched_session IS NULL AND received_at >= ?3",
+        Some(EventStatus::Unmatched) => "AND matched_session IS NULL AND received_at < ?3",
+    };
+    // `?3 = ?3` keeps the parameter count the same whatever the filter.
+    let sql = format!(
+        "SELECT seq, event_id, session_id, event_time, received_at, metadata, matched_session, \
+         matched_group, matched_by, ambiguous FROM call_events \
+         WHERE tenant = ?1 AND seq > ?2 AND ?3 = ?3 {status_filter} ORDER BY seq LIMIT ?4"
+    );
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let mut statement = db(conn.prepare_cached(&sql))?;
+    let mut rows = db(statement.query(params![
+        tenant.as_str(),
+        query.after.map_or(0, |after| after.seq),
+        query.expired_before.as_micros(),
+        limit.saturating_add(1),
+    ]))?;
+    let mut items = Vec::new();
+    while let Some(row) = db(rows.next())? {
+        let received_at = Timestamp::from_micros(db(row.get(4))?);
+        let attached = attachment(row, 6)?;
+        items.push(CallEventView {
+            position: Position {
+                epoch: 0,
+                seq: db(row.get(0))?,
+            },
+            event_id: event_id(db(row.get(1))?)?,
+            session_id: optional_session(db(row.get(2))?)?,
+            event_time: Timestamp::from_micros(db(row.get(3))?),
+            received_at,
+            metadata: metadata(&db(row.get::<_, String>(5))?)?,
+            status: EventStatus::of(attached.as_ref(), received_at, query.expired_before),
+            attachment: attached,
+        });
+    }
+    let has_more = items.len() > query.limit;
+    items.truncate(query.limit);
+    Ok(Page { items, has_more })
+}
+
+/// The token-signing secret: `candidate` stored if there is none yet.
+pub(crate) fn token_secret(conn: &Connection, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {
+    db(conn.execute(
+        "INSERT OR IGNORE INTO secrets (name, value) VALUES ('token', ?1)",
+        [&candidate[..]],
+    ))?;
+    let stored: Vec<u8> = db(conn.query_row(
+        "SELECT value FROM secrets WHERE name = 'token'",
+        [],
+        |row| row.get(0),
+    ))?;
+    stored.try_into().map_err(|_| corrupt("token secret"))
+}

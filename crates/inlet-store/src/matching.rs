@@ -1,0 +1,394 @@
+//! Matching inside a store transaction, written once for both backends.
+//!
+//! A backend implements [`MatchTx`], a handful of indexed reads and writes
+//! on its open transaction; the functions here make every decision. An
+//! event's attachment is always recomputed from scratch by [`resolve`] —
+//! the best match among the calls stored now — so the stored state is a
+//! function of the calls, events and rules, not of their arrival order:
+//!
+//! - a new event is resolved when it arrives, or waits as pending;
+//! - a new or changed call re-resolves the events that named its session,
+//!   and every rule-matched or waiting event sharing a key with its old or
+//!   new version (only those can change);
+//! - new rules re-key every call and event and re-resolve every event
+//!   matched by rule, pending or unmatched.
+//!
+//! Pending events past their TTL are `unmatched`: calls no longer wake
+//! them, but a change of rules retries them.
+//!
+//! The SQLite backend drives these futures on its writer thread, where every
+//! `MatchTx` method completes at once; PostgreSQL awaits real I/O.
+
+use inlet_domain::{EventId, TenantId, Timestamp};
+use inlet_match::{
+    Attachment, Call, Candidate, Key, RuleSet, SessionId, call_keys, choose, event_keys, window,
+};
+use serde_json::{Map, Value};
+
+use crate::{
+    CallBatch, CallEventOutcome, CallOutcome, EventState, EventStatus, NewCallEvent, StoreError,
+};
+
+/// Calls (and events) re-keyed per step when rules change.
+const REKEY_PAGE: usize = 1000;
+
+/// A stored event as matching needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchInput {
+    /// The event.
+    pub event_id: EventId,
+    /// The session it named, if any.
+    pub session_id: Option<SessionId>,
+    /// When it happened.
+    pub event_time: Timestamp,
+    /// Its keys, by rule name.
+    pub keys: Vec<(String, Key)>,
+    /// Where it is attached now.
+    pub attachment: Option<Attachment>,
+}
+
+/// What is stored of an event under its eventId.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSummary {
+    /// Its content hash, to tell a resend from a conflict.
+    pub content_hash: [u8; 32],
+    /// When it was received.
+    pub received_at: Timestamp,
+    /// Where it is attached now.
+    pub attachment: Option<Attachment>,
+}
+
+/// A rule-matched event's metadata, for re-keying when rules change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyedEvent {
+    /// The event.
+    pub event_id: EventId,
+    /// Its metadata.
+    pub metadata: Map<String, Value>,
+}
+
+/// The reads and writes matching needs, on one open transaction of a
+/// backend, for one tenant's data. Every read is an index look-up.
+// The futures are awaited where their concrete type is known (SQLite's
+// writer thread, PostgreSQL's store methods), so no `Send` bound is spelled.
+#[allow(async_fn_in_trait)]
+pub trait MatchTx {
+    /// The tenant's rules (empty when none were set).
+    async fn rules(&mut self, tenant: &TenantId) -> Result<RuleSet, StoreError>;
+    /// Replaces the tenant's rules.
+    async fn replace_rules(
+        &mut self,
+        tenant: &TenantId,
+        rules: &RuleSet,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// The call with this session id.
+    async fn find_call(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+    ) -> Result<Option<Call>, StoreError>;
+    /// Stores `call` with its `keys`, replacing `old` (the stored version,
+    /// with its keys) if there is one.
+    async fn write_call(
+        &mut self,
+        tenant: &TenantId,
+        call: &Call,
+        keys: &[Key],
+        old: Option<(&Call, &[Key])>,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Calls having `key` whose interval overlaps `[from, to]`.
+    async fn candidates(
+        &mut self,
+        tenant: &TenantId,
+        key: &Key,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Candidate>, StoreError>;
+    /// The session ids of the group `group`, in order.
+    async fn group_sessions(
+        &mut self,
+        tenant: &TenantId,
+        group: &SessionId,
+    ) -> Result<Vec<SessionId>, StoreError>;
+
+    /// The event stored under `event_id`.
+    async fn find_event(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<EventSummary>, StoreError>;
+    /// Stores a new event with its keys and attachment.
+    async fn insert_event(
+        &mut self,
+        event: &NewCallEvent,
+        keys: &[(String, Key)],
+        attachment: Option<&Attachment>,
+    ) -> Result<(), StoreError>;
+    /// Pending events received at or after `expired_before` that named
+    /// `session`.
+    async fn waiting_for_session(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+        expired_before: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError>;
+    /// Events without a session id, matched or pending (received at or
+    /// after `expired_before`), having any of `keys`.
+    async fn events_with_keys(
+        &mut self,
+        tenant: &TenantId,
+        keys: &[Key],
+        expired_before: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError>;
+    /// The event as matching needs it.
+    async fn match_input(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<Option<MatchInput>, StoreError>;
+    /// Sets (or clears) an event's attachment.
+    async fn set_attachment(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        attachment: Option<&Attachment>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes every call key and event key of the tenant.
+    async fn clear_keys(&mut self, tenant: &TenantId) -> Result<(), StoreError>;
+    /// Calls after `after` in session id order, at most `limit`.
+    async fn calls_after(
+        &mut self,
+        tenant: &TenantId,
+        after: Option<&SessionId>,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError>;
+    /// Adds the keys of a stored call.
+    async fn insert_call_keys(
+        &mut self,
+        tenant: &TenantId,
+        call: &Call,
+        keys: &[Key],
+    ) -> Result<(), StoreError>;
+    /// Events without a session id after `after` in eventId order, at most
+    /// `limit`.
+    async fn keyed_events_after(
+        &mut self,
+        tenant: &TenantId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<KeyedEvent>, StoreError>;
+    /// Adds the keys of a stored event.
+    async fn insert_event_keys(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+        keys: &[(String, Key)],
+    ) -> Result<(), StoreError>;
+}
+
+/// The attachment `event` has given the calls stored now: its session's
+/// call if it named one, else the first rule (in order) with a candidate
+/// inside its window, the nearest candidate winning.
+pub async fn resolve<T: MatchTx>(
+    tx: &mut T,
+    tenant: &TenantId,
+    rules: &RuleSet,
+    event: &MatchInput,
+) -> Result<Option<Attachment>, StoreError> {
+    if let Some(session) = &event.session_id {
+        let found = tx.find_call(tenant, session).await?;
+        return Ok(found.map(|_| Attachment::by_session(session.clone())));
+    }
+    for rule in rules.rules() {
+        let (from, to) = window(event.event_time, rule);
+        let mut candidates = Vec::new();
+        for (_, key) in event.keys.iter().filter(|(name, _)| *name == rule.name) {
+            candidates.extend(tx.candidates(tenant, key, from, to).await?);
+        }
+        if let Some(attachment) = choose(event.event_time, rule, &candidates) {
+            return Ok(Some(attachment));
+        }
+    }
+    Ok(None)
+}
+
+/// The keys of an event's metadata under `rules`, by rule name.
+fn keys_of(metadata: &Map<String, Value>, rules: &RuleSet) -> Vec<(String, Key)> {
+    event_keys(metadata, rules)
+        .into_iter()
+        .flat_map(|(rule, keys)| keys.into_iter().map(|key| (rule.name.clone(), key)))
+        .collect()
+}
+
+/// Stores an out-of-band event and attaches it if a call matches now.
+pub async fn insert_call_event<T: MatchTx>(
+    tx: &mut T,
+    event: &NewCallEvent,
+    expired_before: Timestamp,
+) -> Result<CallEventOutcome, StoreError> {
+    let tenant = &event.tenant;
+    if let Some(stored) = tx.find_event(tenant, &event.event_id).await? {
+        if stored.content_hash != event.event.content_hash {
+            return Ok(CallEventOutcome::Conflict);
+        }
+        let state = state_of(
+            tx,
+            tenant,
+            stored.attachment.as_ref(),
+            stored.received_at,
+            expired_before,
+        )
+        .await?;
+        return Ok(CallEventOutcome::Duplicate(state));
+    }
+    let rules = tx.rules(tenant).await?;
+    let keys = match event.event.session_id {
+        Some(_) => Vec::new(),
+        None => keys_of(&event.event.metadata, &rules),
+    };
+    let input = MatchInput {
+        event_id: event.event_id.clone(),
+        session_id: event.event.session_id.clone(),
+        event_time: event.event.event_time,
+        keys,
+        attachment: None,
+    };
+    let attachment = resolve(tx, tenant, &rules, &input).await?;
+    tx.insert_event(event, &input.keys, attachment.as_ref())
+        .await?;
+    let state = state_of(
+        tx,
+        tenant,
+        attachment.as_ref(),
+        event.received_at,
+        expired_before,
+    )
+    .await?;
+    Ok(CallEventOutcome::Stored(state))
+}
+
+/// An event's standing: its status and the calls it belongs to.
+pub async fn state_of<T: MatchTx>(
+    tx: &mut T,
+    tenant: &TenantId,
+    attachment: Option<&Attachment>,
+    received_at: Timestamp,
+    expired_before: Timestamp,
+) -> Result<EventState, StoreError> {
+    let session_ids = match attachment {
+        None => Vec::new(),
+        Some(Attachment {
+            group: Some(group), ..
+        }) => tx.group_sessions(tenant, group).await?,
+        Some(attachment) => vec![attachment.session_id.clone()],
+    };
+    Ok(EventState {
+        status: EventStatus::of(attachment, received_at, expired_before),
+        session_ids,
+    })
+}
+
+/// Stores a batch of calls, in order, and re-resolves every event whose
+/// attachment they may change.
+pub async fn put_calls<T: MatchTx>(
+    tx: &mut T,
+    batch: &CallBatch,
+) -> Result<Vec<CallOutcome>, StoreError> {
+    let tenant = &batch.tenant;
+    let rules = tx.rules(tenant).await?;
+    let mut outcomes = Vec::with_capacity(batch.calls.len());
+    for call in &batch.calls {
+        let keys = call_keys(call, &rules);
+        let old = tx.find_call(tenant, &call.session_id).await?;
+        let old_keys = old.as_ref().map(|old| call_keys(old, &rules));
+        let replaced = old.as_ref().zip(old_keys.as_deref());
+        tx.write_call(tenant, call, &keys, replaced, batch.received_at)
+            .await?;
+        outcomes.push(match old {
+            Some(_) => CallOutcome::Updated,
+            None => CallOutcome::Created,
+        });
+        let mut affected = tx
+            .waiting_for_session(tenant, &call.session_id, batch.expired_before)
+            .await?;
+        let mut touched = keys;
+        touched.extend(old_keys.unwrap_or_default());
+        touched.sort();
+        touched.dedup();
+        if !touched.is_empty() {
+            affected.extend(
+                tx.events_with_keys(tenant, &touched, batch.expired_before)
+                    .await?,
+            );
+        }
+        affected.sort();
+        affected.dedup();
+        for event_id in affected {
+            rematch(tx, tenant, &rules, &event_id).await?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Resolves a stored event again and records a changed attachment.
+async fn rematch<T: MatchTx>(
+    tx: &mut T,
+    tenant: &TenantId,
+    rules: &RuleSet,
+    event_id: &EventId,
+) -> Result<(), StoreError> {
+    let Some(input) = tx.match_input(tenant, event_id).await? else {
+        return Ok(());
+    };
+    let attachment = resolve(tx, tenant, rules, &input).await?;
+    if attachment != input.attachment {
+        tx.set_attachment(tenant, event_id, attachment.as_ref())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces the tenant's rules, re-keys every call and every event without
+/// a session id, and re-resolves those events: pending and unmatched ones
+/// get another chance, matched ones follow the new rules.
+pub async fn put_rules<T: MatchTx>(
+    tx: &mut T,
+    tenant: &TenantId,
+    rules: &RuleSet,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    tx.replace_rules(tenant, rules, at).await?;
+    tx.clear_keys(tenant).await?;
+    let mut after: Option<SessionId> = None;
+    loop {
+        let calls = tx.calls_after(tenant, after.as_ref(), REKEY_PAGE).await?;
+        for call in &calls {
+            tx.insert_call_keys(tenant, call, &call_keys(call, rules))
+                .await?;
+        }
+        match calls.last() {
+            Some(last) if calls.len() == REKEY_PAGE => after = Some(last.session_id.clone()),
+            _ => break,
+        }
+    }
+    let mut after: Option<EventId> = None;
+    loop {
+        let events = tx
+            .keyed_events_after(tenant, after.as_ref(), REKEY_PAGE)
+            .await?;
+        for event in &events {
+            tx.insert_event_keys(tenant, &event.event_id, &keys_of(&event.metadata, rules))
+                .await?;
+            rematch(tx, tenant, rules, &event.event_id).await?;
+        }
+        match events.last() {
+            Some(last) if events.len() == REKEY_PAGE => after = Some(last.event_id.clone()),
+            _ => break,
+        }
+    }
+    Ok(())
+}
