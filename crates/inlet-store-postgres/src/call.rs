@@ -622,15 +622,16 @@ pub(crate) async fn call_events(
     let status_filter = match query.status {
         None => "",
         Some(EventStatus::Matched) => "AND matched_session IS NOT NULL",
-        Some(EventStatus::Pending) => "AND matched_session IS NULL AND received_at >= $4",
-        Some(EventStatus::Unmatched) => "AND matched_session IS NULL AND received_at < $4",
+        Some(EventStatus::Pending) => "AND matched_session IS NULL AND received_at >= $4::int8",
+        Some(EventStatus::Unmatched) => "AND matched_session IS NULL AND received_at < $4::int8",
     };
-    // `$4 = $4` keeps the parameter count the same whatever the filter.
+    // `$4::int8 = $4::int8` keeps the parameter count (and type) the same
+    // whatever the filter.
     let sql = format!(
         "SELECT tx::text::int8, seq, event_id, session_id, event_time, received_at, metadata, \
          matched_session, matched_group, matched_by, ambiguous FROM call_events \
          WHERE tenant = $1 AND (tx, seq) > ($2::int8::text::xid8, $3) \
-         AND tx < pg_snapshot_xmin(pg_current_snapshot()) AND $4 = $4 {status_filter} \
+         AND tx < pg_snapshot_xmin(pg_current_snapshot()) AND $4::int8 = $4::int8 {status_filter} \
          ORDER BY tx, seq LIMIT $5"
     );
     let after = query.after.unwrap_or(Position::START);

@@ -12,7 +12,12 @@ use tokio_postgres::error::SqlState;
 pub(crate) fn store_error(err: tokio_postgres::Error) -> StoreError {
     let message = cause_chain(&err);
     let Some(code) = err.code() else {
-        // No SQLSTATE: the connection itself failed (I/O, closed, timeout).
+        // No SQLSTATE: the connection failed (I/O, closed, timeout), or a
+        // value did not convert, which is a bug here, not an outage.
+        let text = err.to_string();
+        if text.starts_with("error serializing") || text.starts_with("error deserializing") {
+            return StoreError::Other(message);
+        }
         return StoreError::Unavailable(message);
     };
     if *code == SqlState::UNIQUE_VIOLATION {

@@ -9,6 +9,10 @@ use inlet_domain::{
 };
 use serde_json::json;
 
+mod calls;
+
+pub use calls::*;
+
 use crate::{
     AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, KeyLimits, NewCredential, Position,
     RejectedItem, RejectionQuery, SecretHash, Store, StoreError,
@@ -35,6 +39,16 @@ macro_rules! store_conformance_tests {
             rejections_page_by_cursor_and_since,
             tenants_never_see_each_other,
             credentials_insert_find_list_revoke,
+            an_event_with_a_session_id_attaches_whenever_its_call_arrives,
+            each_call_field_matches_through_its_rule,
+            the_window_edges_match_and_one_second_past_does_not,
+            the_nearest_call_wins_and_the_match_is_ambiguous,
+            a_call_group_match_reaches_calls_that_join_later,
+            pending_events_wait_expire_and_are_retried_by_new_rules,
+            a_changed_call_takes_its_events_along,
+            resent_events_and_other_tenants,
+            rules_read_back_and_the_token_secret_is_chosen_once,
+            events_list_in_order_and_page,
         );
     };
     ($make:expr) => {
