@@ -36,6 +36,34 @@ impl Phase {
     }
 }
 
+/// How the clients authenticate.
+#[derive(Debug, Clone)]
+pub(crate) enum Auth {
+    /// The `asapp-api-id` / `asapp-api-secret` headers.
+    Key { api_id: String, secret: String },
+    /// `Authorization: Bearer <token>` from `POST /Token`.
+    Bearer(String),
+}
+
+impl Auth {
+    /// The server's key, as headers.
+    pub(crate) fn key(server: &Server) -> Self {
+        Self::Key {
+            api_id: server.api_id.clone(),
+            secret: server.secret.clone(),
+        }
+    }
+
+    fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Self::Key { api_id, secret } => request
+                .header("asapp-api-id", api_id)
+                .header("asapp-api-secret", secret),
+            Self::Bearer(token) => request.bearer_auth(token),
+        }
+    }
+}
+
 /// `total` batch requests of `size` items from `clients` clients.
 pub(crate) async fn batches(
     server: &Server,
@@ -45,9 +73,15 @@ pub(crate) async fn batches(
     cap: Duration,
 ) -> anyhow::Result<Phase> {
     let path = "/metadata-ingestion/v1/many-convo-metadata";
-    run(server, path, clients, total, cap, move |n| {
-        (item::batch_body("b", n * size, size), size)
-    })
+    run(
+        server,
+        &Auth::key(server),
+        path,
+        clients,
+        total,
+        cap,
+        move |n| (item::batch_body("b", n * size, size), size),
+    )
     .await
 }
 
@@ -59,14 +93,17 @@ pub(crate) async fn singles(
     cap: Duration,
 ) -> anyhow::Result<Phase> {
     let path = "/metadata-ingestion/v1/single-convo-metadata";
-    run(server, path, clients, total, cap, |n| {
+    run(server, &Auth::key(server), path, clients, total, cap, |n| {
         (item::conversation("s", n), 1)
     })
     .await
 }
 
-async fn run(
+/// `total` requests to `path` from `clients` clients; request `n` sends
+/// `body(n)`, which says how many items it carries.
+pub(crate) async fn run(
     server: &Server,
+    auth: &Auth,
     path: &str,
     clients: usize,
     total: usize,
@@ -80,8 +117,7 @@ async fn run(
         .map(|client| {
             // Clients spread over the nodes, as behind a load balancer.
             let url = format!("{}{path}", server.urls[client % server.urls.len()]);
-            let (next, body) = (Arc::clone(&next), Arc::clone(&body));
-            let (api_id, secret) = (server.api_id.clone(), server.secret.clone());
+            let (next, body, auth) = (Arc::clone(&next), Arc::clone(&body), auth.clone());
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let mut latencies = Vec::new();
@@ -93,14 +129,11 @@ async fn run(
                     }
                     let (text, count) = body(n);
                     let sent = Instant::now();
-                    let response = http
+                    let request = http
                         .post(&url)
                         .header("content-type", "application/json")
-                        .header("asapp-api-id", &api_id)
-                        .header("asapp-api-secret", &secret)
-                        .body(text)
-                        .send()
-                        .await?;
+                        .body(text);
+                    let response = auth.apply(request).send().await?;
                     let status = response.status();
                     response.bytes().await?;
                     latencies.push(sent.elapsed());

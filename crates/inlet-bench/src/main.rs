@@ -10,6 +10,7 @@
 //! PostgreSQL the same rows sent with `COPY` into the same tables. Every loop
 //! is bounded by count and time.
 
+mod calls;
 mod copy;
 mod item;
 mod load;
@@ -72,6 +73,28 @@ struct Args {
     /// over them.
     #[arg(long, default_value_t = 1)]
     nodes: usize,
+    /// `ingest`: the ASAPP batches and single items; `calls`: call
+    /// registration and out-of-band event matching.
+    #[arg(long, value_enum, default_value = "ingest")]
+    scenario: Scenario,
+    /// Calls registered before the events (scenario `calls`).
+    #[arg(long, default_value_t = 1_000_000)]
+    calls: usize,
+    /// Out-of-band events sent, one per request (scenario `calls`).
+    #[arg(long, default_value_t = 200_000)]
+    events: usize,
+    /// Concurrent clients sending events (scenario `calls`).
+    #[arg(long, default_value_t = 64)]
+    event_clients: usize,
+}
+
+/// What the benchmark measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// ASAPP metadata: batches, single items, the raw limit.
+    Ingest,
+    /// Calls and out-of-band events under 20 matching rules.
+    Calls,
 }
 
 #[tokio::main]
@@ -88,6 +111,9 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if args.scenario == Scenario::Calls {
+        return run_calls(&args, dir.path(), cap).await;
+    }
     let (target, _database) = match &args.database_url {
         Some(url) => {
             let database = scratch(url).await?;
@@ -134,6 +160,68 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", report.json());
     } else {
         print!("{}", report.table());
+    }
+    Ok(())
+}
+
+/// The call-matching scenario on the embedded store (or PostgreSQL).
+async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow::Result<()> {
+    let (target, _database) = match &args.database_url {
+        Some(url) => {
+            let database = scratch(url).await?;
+            (
+                server::Target::Postgres(database.url().to_owned()),
+                Some(database),
+            )
+        }
+        None => (server::Target::DataDir(dir.join("calls")), None),
+    };
+    let server =
+        server::Server::start(&args.inlet, &target, args.nodes, args.instrumentation).await?;
+    let measured = calls::run(
+        &server,
+        args.calls,
+        args.batch_clients,
+        args.events,
+        args.event_clients,
+        cap,
+    )
+    .await?;
+    let peak = server.peak_rss_kib();
+    drop(server);
+    let events = &measured.events;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "calls": measured.calls,
+                "callsPerSecond": measured.calls as f64 / measured.calls_elapsed.as_secs_f64(),
+                "events": events.items,
+                "eventsPerSecond": events.items_per_second(),
+                "p50Ms": ms(events.percentile(50.0)),
+                "p99Ms": ms(events.percentile(99.0)),
+                "peakRssKiB": peak,
+            })
+        );
+    } else {
+        println!(
+            "calls registered        {:>9} in {:.1} s ({:.0} calls/s)",
+            measured.calls,
+            measured.calls_elapsed.as_secs_f64(),
+            measured.calls as f64 / measured.calls_elapsed.as_secs_f64()
+        );
+        println!(
+            "out-of-band events      {:>9.0} events/s   p50 {:.1} ms   p99 {:.1} ms   ({} events, {} clients)",
+            events.items_per_second(),
+            ms(events.percentile(50.0)),
+            ms(events.percentile(99.0)),
+            events.items,
+            args.event_clients
+        );
+        if let Some(kib) = peak {
+            println!("server peak RSS         {:>8.1} MiB", kib as f64 / 1024.0);
+        }
     }
     Ok(())
 }

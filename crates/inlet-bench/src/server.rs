@@ -74,7 +74,18 @@ impl Server {
     ) -> anyhow::Result<Self> {
         let output = Command::new(inlet)
             .args([
-                "keys", "create", "--tenant", "bench", "--role", "ingest", "--role", "read",
+                "keys",
+                "create",
+                "--tenant",
+                "bench",
+                "--role",
+                "ingest",
+                "--role",
+                "read",
+                "--role",
+                "AsyncMetaData",
+                "--role",
+                "admin",
             ])
             .args(target.args())
             .output()

@@ -191,16 +191,7 @@ mod tests {
     use super::*;
 
     /// The example of seed 004, exactly as printed.
-    const SEED: &str = r#"{
-    "SessionId":"abc123",
-    "EventTime":"2018/10/15T09:00:00.000Z",
-    "Metadata":{
-        "my_xpath":"my_xpath_value",
-        "event_data_xpath":"2018/10/15T09:00:00.000Z",
-        "customerDataField1":"someData",
-        "customerProvidedData":"customerData"
-    }
-}"#;
+    const SEED: &str = include_str!("../../../tests/fixtures/seeds/outofband-event.json");
 
     #[test]
     fn the_seed_example_is_accepted_as_printed() {

@@ -67,10 +67,11 @@ impl Default for CallSettings {
 }
 
 impl CallSettings {
-    /// Pending events received before this are unmatched at `now`.
+    /// Pending events received before this are unmatched at `now`: an
+    /// event's TTL is over once `now` reaches its receipt plus the TTL.
     pub fn expired_before(&self, now: inlet_domain::Timestamp) -> inlet_domain::Timestamp {
         let seconds = i64::try_from(self.pending_ttl.as_secs()).unwrap_or(i64::MAX);
-        now.plus_seconds(-seconds)
+        inlet_domain::Timestamp::from_micros(now.plus_seconds(-seconds).as_micros() + 1)
     }
 }
 

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +28,10 @@ use crate::{ApiError, AppState};
 
 /// Token lifetime, in seconds: Creovai answers `"expires_in": 1799`.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(1799);
+
+/// Largest `/Token` form body: credentials and a grant type fit in a few
+/// hundred bytes.
+const MAX_FORM_BYTES: usize = 8 * 1024;
 
 /// The version tag every token starts with.
 const VERSION: &str = "v1";
@@ -128,9 +131,15 @@ fn invalid_request(description: &str) -> Response {
 /// secret as `client_id` and `client_secret` (form fields or HTTP Basic).
 pub(crate) async fn issue_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return invalid_request(&format!(
+            "the form body is over {MAX_FORM_BYTES} bytes or did not arrive whole"
+        ));
+    };
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

@@ -116,6 +116,16 @@ fn parse_stored_rules(text: Option<&str>) -> Result<RuleSet, StoreError> {
 }
 
 impl MatchTx for PgMatch<'_> {
+    async fn rules_version(&mut self, tenant: &TenantId) -> Result<i64, StoreError> {
+        let rows = self
+            .query(
+                "SELECT version FROM matching_rules WHERE tenant = $1",
+                &[&tenant.as_str()],
+            )
+            .await?;
+        Ok(rows.first().map_or(0, |row| row.get(0)))
+    }
+
     async fn rules(&mut self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
         let rows = self
             .query(
@@ -133,9 +143,9 @@ impl MatchTx for PgMatch<'_> {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO matching_rules (tenant, rules, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant) DO UPDATE SET rules = excluded.rules, \
-             updated_at = excluded.updated_at",
+            "INSERT INTO matching_rules (tenant, rules, updated_at, version) \
+             VALUES ($1, $2, $3, 1) ON CONFLICT (tenant) DO UPDATE SET rules = excluded.rules, \
+             updated_at = excluded.updated_at, version = matching_rules.version + 1",
             &[
                 &tenant.as_str(),
                 &rules.to_json().to_string(),

@@ -38,6 +38,8 @@ use inlet_store::{
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::NoTls;
 
+use inlet_store::matching::RuleCache;
+
 use crate::call::PgMatch;
 use crate::error::{pool_error, store_error};
 
@@ -94,6 +96,8 @@ pub struct PgStore {
     /// One permit per item being written or waiting to be.
     queued_items: Arc<Semaphore>,
     queue_items: usize,
+    /// Parsed matching rules, checked against their stored version.
+    rules: Arc<RuleCache>,
 }
 
 impl PgStore {
@@ -132,6 +136,7 @@ impl PgStore {
             operation_timeout: settings.statement_timeout + settings.connect_timeout,
             queued_items: Arc::new(Semaphore::new(queue_items)),
             queue_items,
+            rules: Arc::default(),
         })
     }
 
@@ -330,7 +335,7 @@ impl Store for PgStore {
             let tx = client.transaction().await.map_err(store_error)?;
             let mut reads = PgMatch(&tx);
             reads.lock_tenant(&batch.tenant).await?;
-            let outcomes = matching::put_calls(&mut reads, &batch).await?;
+            let outcomes = matching::put_calls(&mut reads, &self.rules, &batch).await?;
             tx.commit().await.map_err(store_error)?;
             Ok(outcomes)
         })
@@ -359,7 +364,9 @@ impl Store for PgStore {
             let tx = client.transaction().await.map_err(store_error)?;
             let mut reads = PgMatch(&tx);
             reads.lock_tenant(&event.tenant).await?;
-            let outcome = matching::insert_call_event(&mut reads, &event, expired_before).await?;
+            let outcome =
+                matching::insert_call_event(&mut reads, &self.rules, &event, expired_before)
+                    .await?;
             tx.commit().await.map_err(store_error)?;
             Ok(outcome)
         })

@@ -154,10 +154,12 @@ CREATE TABLE event_keys (
 );
 CREATE INDEX event_keys_by_event ON event_keys (tenant, event_id);
 
+-- `version` changes with every replacement, so cached rules can be checked.
 CREATE TABLE matching_rules (
     tenant     text COLLATE "C" PRIMARY KEY,
     rules      text NOT NULL,
-    updated_at bigint NOT NULL
+    updated_at bigint NOT NULL,
+    version    bigint NOT NULL
 );
 
 -- Server-wide secrets, such as the key that signs bearer tokens.

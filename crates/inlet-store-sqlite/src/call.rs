@@ -84,6 +84,18 @@ pub(crate) fn rules(conn: &Connection, tenant: &TenantId) -> Result<RuleSet, Sto
 }
 
 impl MatchTx for SqliteMatch<'_> {
+    async fn rules_version(&mut self, tenant: &TenantId) -> Result<i64, StoreError> {
+        let version: Option<i64> = db(self
+            .0
+            .prepare_cached("SELECT version FROM matching_rules WHERE tenant = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([tenant.as_str()], |row| row.get(0))
+                    .optional()
+            }))?;
+        Ok(version.unwrap_or(0))
+    }
+
     async fn rules(&mut self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
         rules(self.0, tenant)
     }
@@ -95,9 +107,9 @@ impl MatchTx for SqliteMatch<'_> {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         db(self.0.execute(
-            "INSERT INTO matching_rules (tenant, rules, updated_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (tenant) DO UPDATE SET rules = excluded.rules, \
-             updated_at = excluded.updated_at",
+            "INSERT INTO matching_rules (tenant, rules, updated_at, version) \
+             VALUES (?1, ?2, ?3, 1) ON CONFLICT (tenant) DO UPDATE SET rules = excluded.rules, \
+             updated_at = excluded.updated_at, version = matching_rules.version + 1",
             params![tenant.as_str(), rules.to_json().to_string(), at.as_micros()],
         ))?;
         Ok(())

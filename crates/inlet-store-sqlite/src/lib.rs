@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use futures::executor::block_on;
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
 use inlet_match::{RuleSet, SessionId};
+use inlet_store::matching::RuleCache;
 use inlet_store::{
     CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
     EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
@@ -58,6 +59,8 @@ pub struct SqliteStore {
     queue_items: usize,
     closed: Arc<Mutex<Option<Closed>>>,
     readers: Arc<ReaderPool>,
+    /// Parsed matching rules, checked against their stored version.
+    rules: Arc<RuleCache>,
 }
 
 /// Tells when the store's writer and checkpoint threads have ended: after
@@ -130,6 +133,7 @@ impl SqliteStore {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
+            rules: Arc::default(),
         })
     }
 
@@ -327,8 +331,9 @@ impl Store for SqliteStore {
 
     async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
         let items = batch.calls.len();
+        let rules = Arc::clone(&self.rules);
         self.write(items, move |tx| {
-            block_on(matching::put_calls(&mut SqliteMatch(tx), &batch))
+            block_on(matching::put_calls(&mut SqliteMatch(tx), &rules, &batch))
         })
         .await
     }
@@ -350,9 +355,11 @@ impl Store for SqliteStore {
         event: NewCallEvent,
         expired_before: Timestamp,
     ) -> Result<CallEventOutcome, StoreError> {
+        let rules = Arc::clone(&self.rules);
         self.write(1, move |tx| {
             block_on(matching::insert_call_event(
                 &mut SqliteMatch(tx),
+                &rules,
                 &event,
                 expired_before,
             ))

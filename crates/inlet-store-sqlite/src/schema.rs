@@ -148,10 +148,12 @@ CREATE TABLE event_keys (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX event_keys_by_event ON event_keys (tenant, event_id);
 
+-- `version` changes with every replacement, so cached rules can be checked.
 CREATE TABLE matching_rules (
     tenant     TEXT PRIMARY KEY,
     rules      TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    version    INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
 -- Server-wide secrets, such as the key that signs bearer tokens.

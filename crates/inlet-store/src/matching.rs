@@ -19,6 +19,9 @@
 //! The SQLite backend drives these futures on its writer thread, where every
 //! `MatchTx` method completes at once; PostgreSQL awaits real I/O.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{
     Attachment, Call, Candidate, Key, RuleSet, SessionId, call_keys, choose, event_keys, window,
@@ -73,6 +76,9 @@ pub struct KeyedEvent {
 // writer thread, PostgreSQL's store methods), so no `Send` bound is spelled.
 #[allow(async_fn_in_trait)]
 pub trait MatchTx {
+    /// The version of the tenant's rules: 0 when none were set, and
+    /// different after every change.
+    async fn rules_version(&mut self, tenant: &TenantId) -> Result<i64, StoreError>;
     /// The tenant's rules (empty when none were set).
     async fn rules(&mut self, tenant: &TenantId) -> Result<RuleSet, StoreError>;
     /// Replaces the tenant's rules.
@@ -190,6 +196,44 @@ pub trait MatchTx {
     ) -> Result<(), StoreError>;
 }
 
+/// Parsed rules by tenant and version: every event and call needs its
+/// tenant's rules, and parsing them each time would cost more than the
+/// matching. A version read (one index look-up) tells whether the cached
+/// set is still the stored one, whichever process changed it.
+#[derive(Default)]
+pub struct RuleCache(Mutex<HashMap<TenantId, (i64, Arc<RuleSet>)>>);
+
+impl RuleCache {
+    /// The tenant's rules as stored in `tx` now.
+    pub async fn get<T: MatchTx>(
+        &self,
+        tx: &mut T,
+        tenant: &TenantId,
+    ) -> Result<Arc<RuleSet>, StoreError> {
+        let version = tx.rules_version(tenant).await?;
+        if let Some(rules) = self.cached(tenant, version) {
+            return Ok(rules);
+        }
+        let rules = Arc::new(tx.rules(tenant).await?);
+        self.entries()
+            .insert(tenant.clone(), (version, Arc::clone(&rules)));
+        Ok(rules)
+    }
+
+    fn cached(&self, tenant: &TenantId, version: i64) -> Option<Arc<RuleSet>> {
+        match self.entries().get(tenant) {
+            Some((cached, rules)) if *cached == version => Some(Arc::clone(rules)),
+            _ => None,
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, (i64, Arc<RuleSet>)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// The attachment `event` has given the calls stored now: its session's
 /// call if it named one, else the first rule (in order) with a candidate
 /// inside its window, the nearest candidate winning.
@@ -227,6 +271,7 @@ fn keys_of(metadata: &Map<String, Value>, rules: &RuleSet) -> Vec<(String, Key)>
 /// Stores an out-of-band event and attaches it if a call matches now.
 pub async fn insert_call_event<T: MatchTx>(
     tx: &mut T,
+    cache: &RuleCache,
     event: &NewCallEvent,
     expired_before: Timestamp,
 ) -> Result<CallEventOutcome, StoreError> {
@@ -245,7 +290,7 @@ pub async fn insert_call_event<T: MatchTx>(
         .await?;
         return Ok(CallEventOutcome::Duplicate(state));
     }
-    let rules = tx.rules(tenant).await?;
+    let rules = cache.get(tx, tenant).await?;
     let keys = match event.event.session_id {
         Some(_) => Vec::new(),
         None => keys_of(&event.event.metadata, &rules),
@@ -296,10 +341,11 @@ pub async fn state_of<T: MatchTx>(
 /// attachment they may change.
 pub async fn put_calls<T: MatchTx>(
     tx: &mut T,
+    cache: &RuleCache,
     batch: &CallBatch,
 ) -> Result<Vec<CallOutcome>, StoreError> {
     let tenant = &batch.tenant;
-    let rules = tx.rules(tenant).await?;
+    let rules = cache.get(tx, tenant).await?;
     let mut outcomes = Vec::with_capacity(batch.calls.len());
     for call in &batch.calls {
         let keys = call_keys(call, &rules);

@@ -30,7 +30,15 @@ const BAD_EMAIL: &str = "not-an-email-jroe7731";
 fn create_key(data_dir: &Path) -> (String, String) {
     let output = Command::new(INLET)
         .args(["keys", "create", "--tenant", "acme"])
-        .args(["--role", "ingest", "--role", "read", "--data-dir"])
+        .args([
+            "--role",
+            "ingest",
+            "--role",
+            "read",
+            "--role",
+            "AsyncMetaData",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .output()
         .expect("run inlet keys create");
@@ -46,9 +54,10 @@ async fn send(request: reqwest::RequestBuilder) -> u16 {
 }
 
 /// The workload: PII in accepted, failed, duplicate and conflicting items,
-/// in a path and in a malformed body; secrets right, wrong and misplaced.
-/// Returns the statuses, in order.
-async fn workload(url: &str, api_id: &str, secret: &str) -> Vec<u16> {
+/// in a path and in a malformed body, in call events and calls; secrets
+/// right, wrong and misplaced, and a real bearer token. Returns the
+/// statuses, in order, and the token.
+async fn workload(url: &str, api_id: &str, secret: &str) -> (Vec<u16>, String) {
     let http = reqwest::Client::new();
     let post = |path: &str, id: &str, key: &str, body: String| {
         http.post(format!("{url}{V1}/{path}"))
@@ -171,7 +180,44 @@ async fn workload(url: &str, api_id: &str, secret: &str) -> Vec<u16> {
     statuses.push(send(get(format!("customers/missing-{USER_ID}"))).await);
     statuses.push(send(get(format!("rejections?since={BAD_EMAIL}"))).await);
     statuses.push(send(get("rejections".to_owned())).await);
-    statuses
+    // Call metadata: a token, then an event and a call that carry PII.
+    let response = http
+        .post(format!("{url}/Token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", api_id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token");
+    statuses.push(response.status().as_u16());
+    let token: Value = response.json().await.expect("token json");
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let event = json!({"EventTime": "2026-11-29T09:00:00Z",
+        "Metadata": {"ani": PHONE, "email": EMAIL, "caller": AGENT_NAME}});
+    statuses.push(
+        send(
+            http.post(format!("{url}/callevent/v1/outofband/event"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(event.to_string()),
+        )
+        .await,
+    );
+    let call = json!({"sessionId": "call-1", "startTime": "2026-11-29T08:59:00Z",
+        "contacts": [{"type": "customer", "phoneNumber": PHONE, "referenceId": USER_ID,
+                      "firstName": "Janet", "lastName": "Piiname"}]});
+    statuses.push(
+        send(
+            http.post(format!("{url}/callevent/v1/calls"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(call.to_string()),
+        )
+        .await,
+    );
+    (statuses, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,11 +256,12 @@ async fn logs_at_debug_level_carry_no_secret_and_no_pii() {
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_owned();
 
-    let statuses = workload(&url, &api_id, &secret).await;
+    let (statuses, token) = workload(&url, &api_id, &secret).await;
     assert_eq!(
         statuses,
         [
-            200, 409, 409, 200, 400, 400, 400, 401, 401, 401, 401, 200, 404, 400, 200
+            200, 409, 409, 200, 400, 400, 400, 401, 401, 401, 401, 200, 404, 400, 200, 200, 200,
+            200
         ],
         "the workload reached every path it means to"
     );
@@ -247,7 +294,12 @@ async fn logs_at_debug_level_carry_no_secret_and_no_pii() {
         ("the start of the secret", &secret[..12]),
         ("the end of the secret", &secret[secret.len() - 12..]),
         ("the wrong secret", WRONG_SECRET),
-        ("the bearer token", BOGUS_TOKEN),
+        ("the bogus bearer token", BOGUS_TOKEN),
+        ("the bearer token", token.as_str()),
+        (
+            "the token's signature",
+            token.rsplit('.').next().unwrap_or_default(),
+        ),
         ("the email address", EMAIL),
         ("the email's local part", "jroe.pii7731"),
         ("the phone number", PHONE),

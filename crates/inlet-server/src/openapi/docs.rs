@@ -78,22 +78,41 @@ fn operations(document: &Value) -> Vec<(&str, &str, &Value)> {
 
 fn security(page: &mut String, document: &Value) {
     page.push_str(
-        "<h2 id=\"authentication\">Authentication</h2><p>Every operation below takes these \
-         headers; a key's roles decide which operations it may call.</p>\
-         <table><tr><th>scheme</th><th>in</th><th>name</th></tr>",
+        "<h2 id=\"authentication\">Authentication</h2><p>Every operation below names the \
+         credentials it takes, from these schemes; a key's roles decide which operations it \
+         may call.</p>\
+         <table><tr><th>scheme</th><th>in</th><th>name</th><th>description</th></tr>",
     );
     if let Some(schemes) = document["components"]["securitySchemes"].as_object() {
         for (name, scheme) in schemes {
+            // An http scheme is a header whose name the standard fixes.
+            let (place, header) = match scheme["type"].as_str() {
+                Some("http") => (
+                    "header".to_owned(),
+                    format!("Authorization: {} …", capitalized(&text(&scheme["scheme"]))),
+                ),
+                _ => (text(&scheme["in"]), text(&scheme["name"])),
+            };
             let _ = write!(
                 page,
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
                 escape(name),
-                escape(&text(&scheme["in"])),
-                escape(&text(&scheme["name"])),
+                escape(&place),
+                escape(&header),
+                escape(&text(&scheme["description"])),
             );
         }
     }
     page.push_str("</table>");
+}
+
+/// `bearer` → `Bearer`.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn contents(page: &mut String, document: &Value) {
@@ -116,8 +135,36 @@ fn contents(page: &mut String, document: &Value) {
     page.push_str("</table>");
 }
 
-/// The role an operation needs; `any` for one open to every valid key.
+/// The security requirements of an operation (the document's when it has
+/// none of its own) in words: `API-ID + API-Secret, or bearerAuth`.
+fn credentials(document: &Value, operation: &Value) -> String {
+    let requirements = operation
+        .get("security")
+        .unwrap_or(&document["security"])
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let alternatives: Vec<String> = requirements
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|schemes| {
+            let names: Vec<&str> = schemes.keys().map(String::as_str).collect();
+            names.join(" + ")
+        })
+        .collect();
+    if alternatives.is_empty() {
+        "none".to_owned()
+    } else {
+        alternatives.join(", or ")
+    }
+}
+
+/// The role an operation needs; `any` for one open to every valid key,
+/// `no key` for one whose `security` is empty.
 fn role(operation: &Value) -> &str {
+    if operation["security"].as_array().is_some_and(Vec::is_empty) {
+        return "no key";
+    }
     operation["x-role"].as_str().unwrap_or("any")
 }
 
@@ -138,14 +185,27 @@ fn render_operation(
         escape(&text(&operation["summary"])),
         escape(role(operation)),
     );
+    let _ = write!(
+        page,
+        "<p>Credentials: {}</p>",
+        escape(&credentials(document, operation))
+    );
     paragraph(page, &operation["description"]);
     if let Some(parameters) = operation["parameters"].as_array() {
         render_parameters(page, parameters);
     }
-    let body = &operation["requestBody"]["content"]["application/json"]["schema"];
-    if !body.is_null() {
-        page.push_str("<h3>Request body (application/json)</h3>");
-        super::fields::table(page, document, body);
+    let bodies = operation["requestBody"]["content"].as_object();
+    for (media_type, body) in bodies.into_iter().flatten() {
+        let _ = write!(page, "<h3>Request body ({})</h3>", escape(media_type));
+        super::fields::table(page, document, &body["schema"]);
+        if let Some(example) = body.get("example") {
+            let pretty = serde_json::to_string_pretty(example).unwrap_or_default();
+            let _ = write!(
+                page,
+                "<h4>Example</h4><pre><code>{}</code></pre>",
+                escape(&pretty)
+            );
+        }
     }
     render_responses(page, document, operation);
 }

@@ -1,5 +1,7 @@
-//! The `paths` of the document: one operation per route of [`crate::app`],
-//! with the status codes and error codes each can answer.
+//! The ASAPP `paths` of the document and the health check: one operation
+//! per route, with the status codes and error codes each can answer. The
+//! call-metadata routes have a module each (`token`, `call`, `call_event`,
+//! `rule`).
 //!
 //! Operations are built from the domain's kinds, so the three kinds' six
 //! write endpoints and three entity reads cannot differ but by name; their
@@ -24,7 +26,7 @@ const DEFAULT_PAGE_LIMIT: u32 = 100;
 /// tests check that this bound is the one the server applies).
 const MAX_PAGE_LIMIT: u32 = 1000;
 
-/// Every path of the document, in the README's order.
+/// Every ASAPP path and the health check, in the README's order.
 pub(super) fn paths() -> Map<String, Value> {
     let mut paths = Map::new();
     for kind in EntityKind::ALL {
@@ -129,7 +131,7 @@ fn show_entity(kind: EntityKind) -> Value {
 }
 
 /// The schema of an id in a path: the rule of field `name` of `kind`.
-fn path_schema(kind: EntityKind, name: &str) -> Value {
+pub(super) fn path_schema(kind: EntityKind, name: &str) -> Value {
     let rule = fields_of(kind).iter().find(|spec| spec.name == name);
     match rule.map(|spec| spec.rule) {
         Some(FieldRule::Pattern { charset, max }) => {

@@ -3,7 +3,9 @@
 //!
 //! The write endpoints list every status code of the seed specs (plus 408,
 //! which inlet adds), so ASAPP clients find the contract they know, even
-//! where inlet answers differently (a batch never answers 409).
+//! where inlet answers differently (a batch never answers 409). The
+//! call-metadata endpoints, which have no seed spec, list only the codes
+//! they can answer.
 
 use inlet_domain::Role;
 use serde_json::{Map, Value, json};
@@ -49,18 +51,34 @@ fn write_errors(many: bool) -> Map<String, Value> {
         "404".to_owned(),
         error("404 - Not Found", &[("404-01", "no such path")]),
     );
-    errors.insert(
-        "408".to_owned(),
-        error(
-            "408 - Request Timeout",
-            &[("408-01", "the request body stopped arriving")],
-        ),
-    );
+    errors.insert("408".to_owned(), body_timeout());
     errors.insert("409".to_owned(), conflict(many));
     errors.insert("413".to_owned(), too_large(many));
     errors.insert("422".to_owned(), unprocessable(many));
     errors.extend(common_errors());
     errors
+}
+
+/// The errors of an authenticated endpoint reading a JSON body, other than
+/// 400 and 409: 401, 403 for `role`, 408, 413, 422, 429, 503 and 500.
+/// `many` adds the codes of a batch body (413-02, 422-01).
+pub(super) fn json_body_errors(role: Role, many: bool) -> Map<String, Value> {
+    let mut errors = Map::new();
+    errors.insert("401".to_owned(), unauthorized());
+    errors.insert("403".to_owned(), forbidden(role));
+    errors.insert("408".to_owned(), body_timeout());
+    errors.insert("413".to_owned(), too_large(many));
+    errors.insert("422".to_owned(), unprocessable(many));
+    errors.extend(common_errors());
+    errors
+}
+
+/// 408, for an endpoint that reads a body.
+fn body_timeout() -> Value {
+    error(
+        "408 - Request Timeout",
+        &[("408-01", "the request body stopped arriving")],
+    )
 }
 
 fn conflict(many: bool) -> Value {
@@ -153,7 +171,8 @@ pub(super) fn unauthorized() -> Value {
         "401 - Unauthorized",
         &[(
             "401-01",
-            "missing or wrong asapp-api-id / asapp-api-secret, or a revoked or expired key",
+            "missing or wrong asapp-api-id / asapp-api-secret, an invalid or expired bearer \
+             token, or a revoked or expired key",
         )],
     )
 }
@@ -204,10 +223,20 @@ pub(super) fn read_responses(
     schema: &str,
     not_found: Option<&str>,
 ) -> Map<String, Value> {
+    role_read_responses(Role::Read, ok, schema, not_found)
+}
+
+/// The answers of an authenticated read that needs `role`.
+pub(super) fn role_read_responses(
+    role: Role,
+    ok: &str,
+    schema: &str,
+    not_found: Option<&str>,
+) -> Map<String, Value> {
     let mut responses = Map::new();
     responses.insert("200".to_owned(), json_response(ok, schema_ref(schema)));
     responses.insert("401".to_owned(), unauthorized());
-    responses.insert("403".to_owned(), forbidden(Role::Read));
+    responses.insert("403".to_owned(), forbidden(role));
     if let Some(what) = not_found {
         responses.insert(
             "404".to_owned(),

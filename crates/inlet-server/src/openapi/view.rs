@@ -35,7 +35,7 @@ pub(super) fn view_name(kind: EntityKind) -> &'static str {
 }
 
 /// A time as the server renders it: UTC with six fractional digits.
-fn timestamp(description: &str) -> Value {
+pub(super) fn timestamp(description: &str) -> Value {
     json!({
         "description": description,
         "type": "string",

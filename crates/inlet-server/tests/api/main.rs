@@ -7,6 +7,7 @@
 mod auth;
 mod bad_input;
 mod body_limit;
+mod calls;
 mod event;
 mod helpers;
 mod idempotency;

@@ -242,16 +242,32 @@ async fn single_customer_request_has_the_rules_of_seed_002() {
 }
 
 #[tokio::test]
-async fn security_schemes_are_the_seeds_asapp_headers() {
+async fn security_schemes_are_the_seeds_asapp_headers_and_a_bearer_token() {
     let document = fetch_document().await;
+    let ours = document["components"]["securitySchemes"]
+        .as_object()
+        .expect("security schemes");
     for prefix in ["000_", "002_"] {
         let seed = seed_spec(prefix);
-        assert_eq!(
-            document["components"]["securitySchemes"],
-            seed["components"]["securitySchemes"]
-        );
+        let seed_schemes = seed["components"]["securitySchemes"]
+            .as_object()
+            .expect("seed security schemes");
+        for (name, scheme) in seed_schemes {
+            assert_eq!(ours.get(name), Some(scheme), "{name}");
+        }
+        // The only scheme beyond the seed's: tokens from POST /Token.
+        let added: Vec<&String> = ours
+            .keys()
+            .filter(|name| !seed_schemes.contains_key(*name))
+            .collect();
+        assert_eq!(added, ["bearerAuth"]);
         assert_eq!(document["security"], seed["security"]);
     }
+    assert_eq!(
+        ours["bearerAuth"]["type"], "http",
+        "an Authorization header"
+    );
+    assert_eq!(ours["bearerAuth"]["scheme"], "bearer");
 }
 
 #[tokio::test]
