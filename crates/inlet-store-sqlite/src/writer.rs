@@ -27,10 +27,10 @@ pub(crate) type Job = Box<dyn Work>;
 pub(crate) trait Work: Send {
     /// How many items the job writes (at least 1), for the queue bound.
     fn items(&self) -> usize;
-    /// Runs the job inside `tx`, in a savepoint of its own: a job that
-    /// fails leaves no trace and does not fail its neighbours. An `Err`
-    /// means the transaction itself is broken.
-    fn run(&mut self, tx: &mut Transaction<'_>) -> rusqlite::Result<()>;
+    /// Runs the job inside `tx`. An `Err` may leave the job half written:
+    /// the transaction must then be rolled back (the group's jobs are
+    /// retried one by one, so the failing one fails alone).
+    fn run(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError>;
     /// Sends the job's result, or `failed` when the group did not commit.
     fn answer(self: Box<Self>, failed: Option<StoreError>);
 }
@@ -73,16 +73,13 @@ where
         self.items
     }
 
-    fn run(&mut self, tx: &mut Transaction<'_>) -> rusqlite::Result<()> {
-        let savepoint = tx.savepoint()?;
-        let result = (self.work)(&savepoint);
-        // (A savepoint is a connection in the middle of the transaction.)
-        if result.is_ok() {
-            savepoint.commit()?;
-        }
-        // Dropped uncommitted, the savepoint rolls back the job's writes.
+    fn run(&mut self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        // No savepoint per job: SQLite would copy every page a job first
+        // touches into a sub-journal, which cost more than the job itself.
+        let result = (self.work)(tx);
+        let failed = result.as_ref().err().cloned();
         self.result = Some(result);
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     fn answer(self: Box<Self>, failed: Option<StoreError>) {
@@ -154,8 +151,9 @@ fn record_commit(items: usize, took: Duration) {
     metrics::histogram!("inlet_commit_seconds").record(took.as_secs_f64());
 }
 
-/// Commits `group` in one transaction. If that fails, each job is retried in
-/// a transaction of its own, so one failing job cannot fail its neighbours.
+/// Commits `group` in one transaction. If a job or the commit fails, the
+/// transaction is rolled back and each job is retried in a transaction of
+/// its own, so one failing job cannot fail its neighbours.
 fn commit_group(conn: &mut Connection, mut group: Vec<Job>) {
     let err = match run_in_transaction(conn, &mut group) {
         Ok(()) => {
@@ -166,8 +164,9 @@ fn commit_group(conn: &mut Connection, mut group: Vec<Job>) {
         }
         Err(err) => err,
     };
-    tracing::warn!(error = %err, jobs = group.len(), "sqlite commit failed");
-    let err = store_error(err);
+    if group.len() > 1 {
+        tracing::warn!(error = %err, jobs = group.len(), "sqlite group commit failed");
+    }
     if group.len() == 1 || matches!(err, StoreError::Unavailable(_)) {
         // A busy, full or failing disk fails every job alike: answer them all
         // now (503 upstream) rather than retrying each into the same wall.
@@ -178,17 +177,21 @@ fn commit_group(conn: &mut Connection, mut group: Vec<Job>) {
     }
     for job in group {
         let mut alone = vec![job];
-        let failed = run_in_transaction(conn, &mut alone).err().map(store_error);
+        let failed = run_in_transaction(conn, &mut alone).err();
         for job in alone {
             job.answer(failed.clone());
         }
     }
 }
 
-fn run_in_transaction(conn: &mut Connection, jobs: &mut [Job]) -> rusqlite::Result<()> {
-    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// Runs `jobs` in one transaction and commits it; on any failure the
+/// transaction is rolled back (by dropping it).
+fn run_in_transaction(conn: &mut Connection, jobs: &mut [Job]) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store_error)?;
     for job in jobs.iter_mut() {
-        job.run(&mut tx)?;
+        job.run(&tx)?;
     }
-    tx.commit()
+    tx.commit().map_err(store_error)
 }
