@@ -26,6 +26,10 @@ struct ItemResult {
     error: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
+    /// Present (and true) when the eventId was already stored with this
+    /// content: nothing new was written (additive, like `warnings`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
 }
 
 /// The answer of a batch endpoint.
@@ -184,6 +188,7 @@ impl Answer {
             event_id: self.event_id.into_string(),
             error,
             warnings: self.warnings,
+            duplicate: outcome == EntryOutcome::Duplicate,
         }
     }
 }

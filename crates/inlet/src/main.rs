@@ -9,6 +9,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod config;
+mod import;
 mod keys;
 mod rules;
 mod serve;
@@ -34,6 +35,8 @@ enum Command {
     /// Print the configuration in effect, or an example file.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Import rows from CSV, NDJSON or JSON files into a server.
+    Import(import::ImportArgs),
     /// Set or show a tenant's matching rules for out-of-band call events.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -65,17 +68,27 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    // Exit codes: 0 success; 1 a command's error, or some rows rejected by
+    // an import; 2 an import that could not finish (DESIGN.md §3b).
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Keys(command) => keys::run(command).await,
-            Command::Config(command) => config::run(command),
-            Command::Migrate(args) => migrate(&args).await,
-            Command::Rules(command) => rules::run(command).await,
+            Command::Serve(args) => serve::run(args).await.map(|()| 0),
+            Command::Keys(command) => keys::run(command).await.map(|()| 0),
+            Command::Config(command) => config::run(command).map(|()| 0),
+            Command::Migrate(args) => migrate(&args).await.map(|()| 0),
+            Command::Rules(command) => rules::run(command).await.map(|()| 0),
+            Command::Import(args) => match import::run(args).await {
+                Ok(import::Ended::AllAccepted) => Ok(0),
+                Ok(import::Ended::SomeRejected) => Ok(1),
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    Ok(2)
+                }
+            },
         }
     });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE

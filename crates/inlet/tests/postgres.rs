@@ -273,7 +273,8 @@ async fn rejections_read_while_both_nodes_write_are_never_skipped(
     for writer in writers {
         writer.await.expect("writer");
     }
-    done.send(true).expect("reader listens");
+    // The reader may have seen every row already and stopped listening.
+    let _ = done.send(true);
     let seen = reader.await.expect("reader");
     let missing: Vec<String> = (0..WRITERS)
         .flat_map(|w| (0..BATCHES).flat_map(move |b| (0..BAD_PER_BATCH).map(move |n| (w, b, n))))

@@ -183,6 +183,12 @@ fn item_result_schema() -> Value {
                 "type": "array",
                 "items": {"type": "string", "example": "unknown field lobname"},
             },
+            "duplicate": {
+                "description": "Present (and true) when this eventId was already stored with \
+                                the same content: the item succeeded and nothing was written \
+                                again (an addition to ASAPP's answer)",
+                "type": "boolean",
+            },
         },
         "required": ["eventId", "error"],
     })

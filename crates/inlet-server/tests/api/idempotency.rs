@@ -27,7 +27,7 @@ async fn same_event_id_twice_in_one_batch_with_same_content_is_stored_once() {
         body,
         json!({"errorCount": 0, "results": [
             {"eventId": "e1", "error": ""},
-            {"eventId": "e1", "error": ""},
+            {"eventId": "e1", "error": "", "duplicate": true},
         ]})
     );
     let conversation = ok_json(app.conversation("c1").await).await;
@@ -76,7 +76,8 @@ async fn resent_batch_item_with_same_content_succeeds_without_writing_again() {
     let body = ok_json(app.many("agent", &batch(&[item])).await).await;
     assert_eq!(
         body,
-        json!({"errorCount": 0, "results": [{"eventId": "e1", "error": ""}]})
+        json!({"errorCount": 0, "results": [{"eventId": "e1", "error": "", "duplicate": true}]}),
+        "a duplicate succeeds and says so (an additive field, like warnings)"
     );
     let agent = ok_json(app.agent("a1").await).await;
     assert_eq!(history_len(&agent), 1);
@@ -163,7 +164,10 @@ async fn batch_with_one_duplicate_and_one_failure_answers_200() {
     let body = batch(&[item, json!({"lobId": "orphan"})]);
     let body = ok_json(app.many("convo", &body).await).await;
     assert_eq!(body["errorCount"], 1);
-    assert_eq!(body["results"][0], json!({"eventId": "e1", "error": ""}));
+    assert_eq!(
+        body["results"][0],
+        json!({"eventId": "e1", "error": "", "duplicate": true})
+    );
 }
 
 #[tokio::test]

@@ -177,6 +177,6 @@ async fn seed_examples_sent_twice_are_duplicates_not_new_events() {
     let body = ok_json(app.many("customer", &single).await).await;
     assert_eq!(
         body["results"][0],
-        json!({"eventId": "eventId-1938", "error": ""})
+        json!({"eventId": "eventId-1938", "error": "", "duplicate": true})
     );
 }
