@@ -21,6 +21,16 @@ pub(crate) fn conversation(run: &str, n: usize) -> String {
     )
 }
 
+/// Writes `rows` items, one per line, to `path`.
+pub(crate) fn write_ndjson(path: &std::path::Path, run: &str, rows: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for n in 0..rows {
+        writeln!(out, "{}", conversation(run, n))?;
+    }
+    out.flush()
+}
+
 /// `{"items":[...]}` with `count` items numbered from `first`.
 pub(crate) fn batch_body(run: &str, first: usize, count: usize) -> String {
     let mut body = String::with_capacity(count * 760 + 16);

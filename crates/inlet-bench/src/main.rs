@@ -12,6 +12,7 @@
 
 mod calls;
 mod copy;
+mod import;
 mod item;
 mod load;
 mod raw;
@@ -86,6 +87,9 @@ struct Args {
     /// Concurrent clients sending events (scenario `calls`).
     #[arg(long, default_value_t = 64)]
     event_clients: usize,
+    /// Rows in the file `inlet import` sends (scenario `import`).
+    #[arg(long, default_value_t = 1_000_000)]
+    import_rows: usize,
 }
 
 /// What the benchmark measures.
@@ -95,6 +99,8 @@ enum Scenario {
     Ingest,
     /// Calls and out-of-band events under 20 matching rules.
     Calls,
+    /// `inlet import` of an NDJSON file against the batch phase's rate.
+    Import,
 }
 
 #[tokio::main]
@@ -111,8 +117,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    if args.scenario == Scenario::Calls {
-        return run_calls(&args, dir.path(), cap).await;
+    match args.scenario {
+        Scenario::Calls => return run_calls(&args, dir.path(), cap).await,
+        Scenario::Import => return run_import(&args, dir.path(), cap).await,
+        Scenario::Ingest => {}
     }
     let (target, _database) = match &args.database_url {
         Some(url) => {
@@ -160,6 +168,49 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", report.json());
     } else {
         print!("{}", report.table());
+    }
+    Ok(())
+}
+
+/// The import scenario: the batch phase for the server's rate, then
+/// `inlet import` of an NDJSON file of the same items into the same server.
+async fn run_import(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow::Result<()> {
+    let target = server::Target::DataDir(dir.join("import"));
+    let server = server::Server::start(&args.inlet, &target, 1, args.instrumentation).await?;
+    let batch = load::batches(
+        &server,
+        args.batch_clients,
+        args.batches,
+        args.batch_items,
+        cap,
+    )
+    .await?;
+    let file = dir.join("rows.ndjson");
+    item::write_ndjson(&file, "i", args.import_rows).context("write the rows")?;
+    let imported = import::run(&args.inlet, &server, &file).await?;
+    drop(server);
+    let share = imported.rows_per_second / batch.items_per_second();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "batchItemsPerSecond": batch.items_per_second(),
+                "importRows": imported.rows,
+                "importRowsPerSecond": imported.rows_per_second,
+                "importShareOfBatch": share,
+            })
+        );
+    } else {
+        println!(
+            "many-convo ×{} batches    {:>9.0} items/s",
+            args.batch_items,
+            batch.items_per_second()
+        );
+        println!(
+            "inlet import (NDJSON)     {:>9.0} rows/s   ({} rows in {:.1} s)",
+            imported.rows_per_second, imported.rows, imported.seconds
+        );
+        println!("import share of batches  {:>8.0} %", share * 100.0);
     }
     Ok(())
 }

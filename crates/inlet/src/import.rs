@@ -163,13 +163,13 @@ pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<Ended> {
                 let Some(unit) = receiver.lock().await.recv().await else {
                     return;
                 };
-                let prepared: Vec<Prepared> =
-                    unit.rows.iter().map(|(_, _, item)| item.clone()).collect();
+                let prepared: Vec<&Prepared> = unit.rows.iter().map(|(_, _, item)| item).collect();
                 let outcome = if dry_run || prepared.is_empty() {
                     Ok(vec![Outcome::Accepted { duplicate: false }; prepared.len()])
                 } else {
                     sender.send(&prepared).await
                 };
+                drop(prepared);
                 let report = match outcome {
                     Ok(outcomes) => Report::Done(unit, outcomes),
                     Err(err) => Report::Failed(err),

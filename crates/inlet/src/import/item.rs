@@ -71,8 +71,13 @@ pub(crate) struct Prepared {
 /// Shapes, completes and validates one row; on failure the message the
 /// server would answer for it.
 pub(crate) fn prepare(kind: Kind, row: &RowValue) -> Result<Prepared, String> {
+    if let (RowValue::Text(text), Some(entity)) = (row, kind.entity()) {
+        return prepare_text(entity, text);
+    }
     let value = match row {
         RowValue::Json(value) => value.clone(),
+        RowValue::Text(text) => serde_json::from_str(text)
+            .map_err(|err| format!("FAIL_BAD_PARAMS: ERROR: the line is not valid JSON: {err}"))?,
         RowValue::Csv(cells) => from_csv(kind, cells),
         RowValue::Broken { problem, .. } => {
             return Err(format!("FAIL_BAD_PARAMS: ERROR: {problem}"));
@@ -82,6 +87,38 @@ pub(crate) fn prepare(kind: Kind, row: &RowValue) -> Result<Prepared, String> {
     let text = value.to_string();
     validate(kind, &text)?;
     Ok(Prepared { text })
+}
+
+/// An ASAPP item given as JSON text: validated from one parse, and sent as
+/// written unless it needs an eventId, which is put first.
+fn prepare_text(entity: EntityKind, text: &str) -> Result<Prepared, String> {
+    let json = Json::parse(text)
+        .map_err(|err| format!("FAIL_BAD_PARAMS: ERROR: the line is not valid JSON: {err}"))?;
+    let item = parse_item(entity, &json).map_err(|err| err.message())?;
+    let has_event_id =
+        matches!(&json, Json::Object(entries) if entries.iter().any(|(key, _)| key == "eventId"));
+    if has_event_id {
+        return Ok(Prepared {
+            text: text.to_owned(),
+        });
+    }
+    // Without an eventId the item's content hash is the hash of its kind
+    // and content: the same derivation as rows of any other format.
+    let event_id = derived_event_id(&item.content_hash);
+    let body = text
+        .trim_start()
+        .strip_prefix('{')
+        .unwrap_or(text)
+        .trim_start();
+    let separator = if body.starts_with('}') { "" } else { "," };
+    Ok(Prepared {
+        text: format!("{{\"eventId\":\"{event_id}\"{separator}{body}"),
+    })
+}
+
+fn derived_event_id(hash: &[u8; 32]) -> String {
+    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("imp-{hex}")
 }
 
 /// The server's checks, with its messages.
@@ -114,8 +151,7 @@ fn with_event_id(kind: Kind, value: Value) -> Value {
     let hash = Json::parse(&text)
         .map(|json| json.content_hash(kind.name()))
         .unwrap_or_default();
-    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
-    fields.insert("eventId".into(), Value::String(format!("imp-{hex}")));
+    fields.insert("eventId".into(), Value::String(derived_event_id(&hash)));
     Value::Object(fields)
 }
 
@@ -322,6 +358,41 @@ mod tests {
         let event = item(Kind::CallEvent, &event);
         assert_eq!(event["metadata"], json!({"ani": "555"}));
         assert!(event["eventId"].is_string());
+    }
+
+    #[test]
+    fn a_line_of_text_gets_the_same_event_id_as_the_same_row_in_any_format() {
+        let text = item(
+            Kind::Customer,
+            &RowValue::Text(
+                r#"{"externalCustomerId": "u1", "externalConversationId": "c1"}"#.into(),
+            ),
+        );
+        let value = item(
+            Kind::Customer,
+            &RowValue::Json(json!({"externalConversationId": "c1", "externalCustomerId": "u1"})),
+        );
+        let cells = item(
+            Kind::Customer,
+            &csv(&[
+                ("externalCustomerId", "u1"),
+                ("externalConversationId", "c1"),
+            ]),
+        );
+        assert_eq!(text["eventId"], value["eventId"]);
+        assert_eq!(text["eventId"], cells["eventId"]);
+        assert_eq!(text["externalCustomerId"], "u1");
+        let empty = prepare(Kind::Agent, &RowValue::Text("{}".into())).expect_err("no id");
+        assert_eq!(empty, "FAIL_BAD_PARAMS: ERROR: externalAgentId is required");
+        let sent = prepare(
+            Kind::Agent,
+            &RowValue::Text(r#"{"externalAgentId":"a","eventId":"e"}"#.into()),
+        )
+        .expect("valid");
+        assert_eq!(
+            sent.text, r#"{"externalAgentId":"a","eventId":"e"}"#,
+            "sent as written"
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Sender {
 
     /// Delivers `rows` (one request, or several if the server finds the
     /// body too large) and says what became of each, in order.
-    pub(crate) async fn send(&self, rows: &[Prepared]) -> anyhow::Result<Vec<Outcome>> {
+    pub(crate) async fn send(&self, rows: &[&Prepared]) -> anyhow::Result<Vec<Outcome>> {
         if self.kind.batched() {
             self.send_batch(rows).await
         } else {
@@ -89,7 +89,7 @@ impl Sender {
         }
     }
 
-    async fn send_batch(&self, rows: &[Prepared]) -> anyhow::Result<Vec<Outcome>> {
+    async fn send_batch(&self, rows: &[&Prepared]) -> anyhow::Result<Vec<Outcome>> {
         let mut body =
             String::with_capacity(rows.iter().map(|row| row.text.len() + 1).sum::<usize>() + 12);
         body.push_str("{\"items\":[");

@@ -54,8 +54,11 @@ pub(crate) struct Row {
 /// The content of a row.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RowValue {
-    /// A JSON value (NDJSON, JSON array).
+    /// A JSON value (a JSON array's element).
     Json(Value),
+    /// A line of JSON text, as read (NDJSON): sent as it is when it needs
+    /// nothing added, so it is parsed once, by the validation.
+    Text(String),
     /// A CSV record: each header with its cell.
     Csv(Vec<(String, String)>),
     /// A row that could not be read, with why.
@@ -67,6 +70,9 @@ impl RowValue {
     pub(crate) fn to_json(&self) -> Value {
         match self {
             Self::Json(value) => value.clone(),
+            Self::Text(text) => {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+            }
             Self::Csv(cells) => Value::Object(
                 cells
                     .iter()
@@ -194,13 +200,7 @@ fn read_ndjson(
         if trimmed.is_empty() {
             continue;
         }
-        let value = match serde_json::from_str::<Value>(trimmed) {
-            Ok(value) => RowValue::Json(value),
-            Err(err) => RowValue::Broken {
-                text: trimmed.to_owned(),
-                problem: format!("the line is not valid JSON: {err}"),
-            },
-        };
+        let value = RowValue::Text(trimmed.to_owned());
         if !each(Row { line, value })? {
             return Ok(());
         }
@@ -309,12 +309,13 @@ mod tests {
     }
 
     #[test]
-    fn ndjson_skips_blank_lines_and_keeps_broken_ones() {
-        let found = rows("{\"a\":1}\n\n{bad\n{\"a\":2}\n", Format::Ndjson);
+    fn ndjson_skips_blank_lines_and_keeps_each_line_as_sent() {
+        let found = rows("{\"a\":1}\n\n{bad\n {\"a\":2} \n", Format::Ndjson);
         let lines: Vec<u64> = found.iter().map(|row| row.line).collect();
         assert_eq!(lines, [1, 3, 4]);
-        assert!(matches!(found[1].value, RowValue::Broken { .. }));
-        assert_eq!(found[2].value, RowValue::Json(json!({"a": 2})));
+        assert_eq!(found[1].value, RowValue::Text("{bad".into()));
+        assert_eq!(found[2].value, RowValue::Text("{\"a\":2}".into()));
+        assert_eq!(found[2].value.to_json(), json!({"a": 2}));
     }
 
     #[test]
