@@ -317,6 +317,62 @@ fn a_small_body_cap_splits_batches_until_every_row_lands() {
 }
 
 #[test]
+fn a_server_restarted_in_the_middle_of_an_import_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let key = create_key(&data, &["--rate-per-second", "50", "--burst", "50"]);
+    // A fixed port, so the restarted server is where the import expects it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let serve = || {
+        let mut command = inlet(["serve", "--listen", &listen, "--data-dir"]);
+        command.arg(&data);
+        Server::start(&mut command)
+    };
+    let mut server = serve();
+    let rows = 1500;
+    // Gzip on the way, since the file is read through the same reader.
+    let plain = write_file(dir.path(), "rows.ndjson", rows, "ndjson");
+    let file = dir.path().join("rows.ndjson.gz");
+    let status = Command::new("gzip")
+        .arg("-k")
+        .arg(&plain)
+        .status()
+        .expect("gzip");
+    assert!(status.success());
+    let mut import = import(
+        &server,
+        &key,
+        &["--batch-items", "10", "--rejects", "/dev/null"],
+    )
+    .arg(&file)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("start import");
+    // Bounded poll of the store: some rows landed, then the server dies.
+    let started = Instant::now();
+    while stored_events(&data).len() < 200 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.child.kill().expect("kill the server");
+    server.child.wait().expect("reap");
+    server = serve();
+    let output = importer.wait_with_output().expect("import ends");
+    drop(server);
+    let counts = summary(&output);
+    let bad = (0..rows).filter(|n| is_bad(*n)).count();
+    assert_eq!(output.status.code(), Some(1), "{counts}");
+    assert!(counts["retried"].as_u64() > Some(0), "{counts}");
+    assert_eq!(counts["accepted"], rows - bad);
+    assert_eq!(each_once(&stored_events(&data)), (rows - bad, true));
+}
+
+#[test]
 fn an_unreachable_server_or_a_wrong_key_is_a_fatal_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = write_file(dir.path(), "rows.ndjson", 10, "ndjson");
