@@ -343,7 +343,7 @@ fn a_server_restarted_in_the_middle_of_an_import_loses_nothing() {
         .status()
         .expect("gzip");
     assert!(status.success());
-    let mut import = import(
+    let importer = import(
         &server,
         &key,
         &["--batch-items", "10", "--rejects", "/dev/null"],
