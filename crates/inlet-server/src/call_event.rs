@@ -12,7 +12,6 @@ use inlet_domain::{EventId, Role};
 use inlet_match::parse_call_event;
 use inlet_store::{
     CallEventOutcome, CallEventQuery, CallEventView, EventState, EventStatus, NewCallEvent,
-    Position,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,11 +19,8 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::context::RequestContext;
+use crate::page;
 use crate::{ApiError, AppState};
-
-/// Events listed per page unless `limit` says otherwise, and at most.
-const DEFAULT_PAGE_LIMIT: usize = 100;
-const MAX_PAGE_LIMIT: usize = 1000;
 
 /// A caller whose key carries the `AsyncMetaData` role, checked before the
 /// body is read.
@@ -116,29 +112,8 @@ pub(crate) async fn list_events(
             })
         })
         .transpose()?;
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_PAGE_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "limit must be an integer from 1 to {MAX_PAGE_LIMIT}, got {text:?}"
-                ))
-            })?,
-    };
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|text| {
-            text.parse::<Position>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "cursor {text:?} is not one this server gave out; pass nextCursor unchanged"
-                ))
-            })
-        })
-        .transpose()?;
+    let limit = page::limit(params.limit.as_deref())?;
+    let after = page::cursor(params.cursor.as_deref())?;
     let page = state
         .store
         .list_call_events(

@@ -20,6 +20,7 @@ mod key;
 mod limit;
 mod metrics;
 mod openapi;
+mod page;
 mod read;
 mod rules;
 mod timeout;

@@ -6,18 +6,14 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, Role, Timestamp};
-use inlet_store::{EntityView, Position, RejectionQuery, StoreError};
+use inlet_store::{EntityView, RejectionQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::auth::Caller;
+use crate::page;
 use crate::{ApiError, AppState};
-
-/// Rejections per page unless `limit` says otherwise.
-const DEFAULT_PAGE_LIMIT: usize = 100;
-/// The largest `limit` a page may ask for.
-const MAX_PAGE_LIMIT: usize = 1000;
 
 /// `GET /metadata-ingestion/v1/conversations/{externalConversationId}`
 pub(crate) async fn show_conversation(
@@ -263,29 +259,8 @@ fn rejection_query(params: &RejectionParams) -> Result<RejectionQuery, ApiError>
             })
         })
         .transpose()?;
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_PAGE_LIMIT,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "limit must be an integer from 1 to {MAX_PAGE_LIMIT}, got {text:?}"
-                ))
-            })?,
-    };
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|text| {
-            text.parse::<Position>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "cursor {text:?} is not one this server gave out; pass nextCursor unchanged"
-                ))
-            })
-        })
-        .transpose()?;
+    let limit = page::limit(params.limit.as_deref())?;
+    let after = page::cursor(params.cursor.as_deref())?;
     Ok(RejectionQuery {
         since,
         after,

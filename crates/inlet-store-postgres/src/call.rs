@@ -8,15 +8,13 @@
 
 use deadpool_postgres::{Client, Transaction};
 use inlet_domain::{EventId, TenantId, Timestamp};
-use inlet_match::{
-    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via, parse_call, parse_rules,
-};
+use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
 use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
-    Position, StoreError,
+    Position, StoreError, stored,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -27,43 +25,15 @@ pub(crate) struct PgMatch<'a>(pub(crate) &'a Transaction<'a>);
 
 type Param<'a> = &'a (dyn ToSql + Sync);
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Other(format!("postgres: stored {what} does not parse"))
-}
-
-fn session(text: String) -> Result<SessionId, StoreError> {
-    SessionId::parse(text).map_err(|_| corrupt("session id"))
-}
-
-fn optional_session(text: Option<String>) -> Result<Option<SessionId>, StoreError> {
-    text.map(session).transpose()
-}
-
-fn event_id(text: String) -> Result<EventId, StoreError> {
-    EventId::parse(text).map_err(|_| corrupt("event id"))
-}
-
-fn metadata(text: &str) -> Result<Map<String, Value>, StoreError> {
-    serde_json::from_str(text).map_err(|_| corrupt("event metadata"))
-}
-
-fn parse_stored_call(text: &str) -> Result<Call, StoreError> {
-    parse_call(text).map_err(|_| corrupt("call"))
-}
-
 /// The attachment stored in columns `session, group, matched_by, ambiguous`
 /// starting at `first`.
 fn attachment(row: &Row, first: usize) -> Result<Option<Attachment>, StoreError> {
-    let Some(session_id) = row.get::<_, Option<String>>(first) else {
-        return Ok(None);
-    };
-    let matched_by: String = row.get(first + 2);
-    Ok(Some(Attachment {
-        session_id: session(session_id)?,
-        group: optional_session(row.get(first + 1))?,
-        matched_by: MatchedBy::from_label(&matched_by).ok_or_else(|| corrupt("matched_by"))?,
-        ambiguous: row.get(first + 3),
-    }))
+    stored::attachment(
+        row.get(first),
+        row.get(first + 1),
+        row.get(first + 2),
+        row.get(first + 3),
+    )
 }
 
 impl PgMatch<'_> {
@@ -102,17 +72,7 @@ pub(crate) async fn rules(client: &Client, tenant: &TenantId) -> Result<RuleSet,
         .query_opt(&statement, &[&tenant.as_str()])
         .await
         .map_err(store_error)?;
-    parse_stored_rules(row.as_ref().map(|row| row.get(0)))
-}
-
-fn parse_stored_rules(text: Option<&str>) -> Result<RuleSet, StoreError> {
-    match text {
-        None => Ok(RuleSet::default()),
-        Some(text) => {
-            let value: Value = serde_json::from_str(text).map_err(|_| corrupt("rules"))?;
-            parse_rules(&value).map_err(|_| corrupt("rules"))
-        }
-    }
+    stored::rules(row.as_ref().map(|row| row.get(0)))
 }
 
 impl MatchTx for PgMatch<'_> {
@@ -133,7 +93,7 @@ impl MatchTx for PgMatch<'_> {
                 &[&tenant.as_str()],
             )
             .await?;
-        parse_stored_rules(rows.first().map(|row| row.get(0)))
+        stored::rules(rows.first().map(|row| row.get(0)))
     }
 
     async fn replace_rules(
@@ -167,9 +127,7 @@ impl MatchTx for PgMatch<'_> {
                 &[&tenant.as_str(), &session.as_str()],
             )
             .await?;
-        rows.first()
-            .map(|row| parse_stored_call(row.get(0)))
-            .transpose()
+        rows.first().map(|row| stored::call(row.get(0))).transpose()
     }
 
     async fn write_call(
@@ -241,8 +199,8 @@ impl MatchTx for PgMatch<'_> {
         rows.iter()
             .map(|row| {
                 Ok(Candidate {
-                    session_id: session(row.get(0))?,
-                    master_call_id: optional_session(row.get(1))?,
+                    session_id: stored::session(row.get(0))?,
+                    master_call_id: stored::optional_session(row.get(1))?,
                     start_time: Timestamp::from_micros(row.get(2)),
                     end_time: Some(Timestamp::from_micros(row.get(3))),
                 })
@@ -262,7 +220,7 @@ impl MatchTx for PgMatch<'_> {
                 &[&tenant.as_str(), &group.as_str()],
             )
             .await?;
-        rows.iter().map(|row| session(row.get(0))).collect()
+        rows.iter().map(|row| stored::session(row.get(0))).collect()
     }
 
     async fn find_event(
@@ -282,7 +240,9 @@ impl MatchTx for PgMatch<'_> {
         };
         let hash: Vec<u8> = row.get(0);
         Ok(Some(EventSummary {
-            content_hash: hash.try_into().map_err(|_| corrupt("content hash"))?,
+            content_hash: hash
+                .try_into()
+                .map_err(|_| stored::corrupt("content hash"))?,
             received_at: Timestamp::from_micros(row.get(1)),
             attachment: attachment(row, 2)?,
         }))
@@ -337,7 +297,9 @@ impl MatchTx for PgMatch<'_> {
                 ],
             )
             .await?;
-        rows.iter().map(|row| event_id(row.get(0))).collect()
+        rows.iter()
+            .map(|row| stored::event_id(row.get(0)))
+            .collect()
     }
 
     async fn events_with_keys(
@@ -362,7 +324,9 @@ impl MatchTx for PgMatch<'_> {
                 ],
             )
             .await?;
-        rows.iter().map(|row| event_id(row.get(0))).collect()
+        rows.iter()
+            .map(|row| stored::event_id(row.get(0)))
+            .collect()
     }
 
     async fn match_input(
@@ -399,7 +363,7 @@ impl MatchTx for PgMatch<'_> {
             .collect();
         Ok(Some(MatchInput {
             event_id: event_id.clone(),
-            session_id: optional_session(row.get(0))?,
+            session_id: stored::optional_session(row.get(0))?,
             event_time: Timestamp::from_micros(row.get(1)),
             keys,
             attachment: attachment(row, 2)?,
@@ -459,9 +423,7 @@ impl MatchTx for PgMatch<'_> {
                 ],
             )
             .await?;
-        rows.iter()
-            .map(|row| parse_stored_call(row.get(0)))
-            .collect()
+        rows.iter().map(|row| stored::call(row.get(0))).collect()
     }
 
     async fn insert_call_keys(
@@ -514,8 +476,8 @@ impl MatchTx for PgMatch<'_> {
         rows.iter()
             .map(|row| {
                 Ok(KeyedEvent {
-                    event_id: event_id(row.get(0))?,
-                    metadata: metadata(row.get(1))?,
+                    event_id: stored::event_id(row.get(0))?,
+                    metadata: stored::metadata(row.get(1))?,
                 })
             })
             .collect()
@@ -574,7 +536,7 @@ pub(crate) async fn call_view(
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let call = parse_stored_call(row.get(0))?;
+    let call = stored::call(row.get(0))?;
     let (created_at, updated_at): (i64, i64) = (row.get(1), row.get(2));
     let group_sessions = match &call.master_call_id {
         Some(group) => reads.group_sessions(tenant, group).await?,
@@ -599,11 +561,12 @@ pub(crate) async fn call_view(
             let by: String = row.get(4);
             let group: Option<String> = row.get(5);
             Ok(AttachedEvent {
-                event_id: event_id(row.get(0))?,
+                event_id: stored::event_id(row.get(0))?,
                 event_time: Timestamp::from_micros(row.get(1)),
                 received_at: Timestamp::from_micros(row.get(2)),
-                metadata: metadata(row.get(3))?,
-                matched_by: MatchedBy::from_label(&by).ok_or_else(|| corrupt("matched_by"))?,
+                metadata: stored::metadata(row.get(3))?,
+                matched_by: MatchedBy::from_label(&by)
+                    .ok_or_else(|| stored::corrupt("matched_by"))?,
                 via: if group.is_some() {
                     Via::CallGroup
                 } else {
@@ -670,11 +633,11 @@ pub(crate) async fn call_events(
                     epoch: u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
                     seq: row.get(1),
                 },
-                event_id: event_id(row.get(2))?,
-                session_id: optional_session(row.get(3))?,
+                event_id: stored::event_id(row.get(2))?,
+                session_id: stored::optional_session(row.get(3))?,
                 event_time: Timestamp::from_micros(row.get(4)),
                 received_at,
-                metadata: metadata(row.get(6))?,
+                metadata: stored::metadata(row.get(6))?,
                 status: EventStatus::of(attached.as_ref(), received_at, query.expired_before),
                 attachment: attached,
             })
@@ -702,5 +665,7 @@ pub(crate) async fn token_secret(
         .await
         .map_err(store_error)?;
     let stored: Vec<u8> = row.get(0);
-    stored.try_into().map_err(|_| corrupt("token secret"))
+    stored
+        .try_into()
+        .map_err(|_| stored::corrupt("token secret"))
 }

@@ -33,9 +33,8 @@ use inlet_match::{RuleSet, SessionId};
 use inlet_store::{
     CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
     EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
-    RejectionQuery, Store, StoreError, StoredEvent, matching,
+    RejectionQuery, Store, StoreError, StoredEvent, WriteQueue, matching,
 };
-use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::NoTls;
 
 use inlet_store::matching::RuleCache;
@@ -93,9 +92,8 @@ pub struct PgStore {
     /// `Unavailable` even if the network went silent (no reset, no
     /// answer), where neither the server's timeout nor TCP would notice.
     operation_timeout: Duration,
-    /// One permit per item being written or waiting to be.
-    queued_items: Arc<Semaphore>,
-    queue_items: usize,
+    /// Room for items being written or waiting to be.
+    queue: Arc<WriteQueue>,
     /// Parsed matching rules, checked against their stored version.
     rules: Arc<RuleCache>,
 }
@@ -130,12 +128,10 @@ impl PgStore {
             .recycle_timeout(Some(settings.connect_timeout))
             .build()
             .map_err(|err| StoreError::Other(format!("postgres connection pool: {err}")))?;
-        let queue_items = settings.queue_items.clamp(1, Semaphore::MAX_PERMITS);
         Ok(Self {
             pool,
             operation_timeout: settings.statement_timeout + settings.connect_timeout,
-            queued_items: Arc::new(Semaphore::new(queue_items)),
-            queue_items,
+            queue: Arc::new(WriteQueue::new(settings.queue_items, "postgres")),
             rules: Arc::default(),
         })
     }
@@ -210,30 +206,6 @@ fn pg_config(settings: &PgSettings) -> Result<tokio_postgres::Config, StoreError
     Ok(config)
 }
 
-/// Items held by one write, counted in the `inlet_write_queue_items` gauge.
-struct QueuedItems<'a> {
-    _permits: SemaphorePermit<'a>,
-    items: u32,
-}
-
-impl<'a> QueuedItems<'a> {
-    /// `None` when fewer than `items` permits are free: the queue is full.
-    fn acquire(queue: &'a Semaphore, items: u32) -> Option<Self> {
-        let permits = queue.try_acquire_many(items).ok()?;
-        metrics::gauge!("inlet_write_queue_items").increment(f64::from(items));
-        Some(Self {
-            _permits: permits,
-            items,
-        })
-    }
-}
-
-impl Drop for QueuedItems<'_> {
-    fn drop(&mut self) {
-        metrics::gauge!("inlet_write_queue_items").decrement(f64::from(self.items));
-    }
-}
-
 fn found<T>(value: Option<T>) -> Result<T, StoreError> {
     value.ok_or(StoreError::NotFound)
 }
@@ -241,14 +213,7 @@ fn found<T>(value: Option<T>) -> Result<T, StoreError> {
 #[async_trait]
 impl Store for PgStore {
     async fn ingest(&self, batch: IngestBatch) -> Result<Vec<EntryOutcome>, StoreError> {
-        let items = batch.entries.len().clamp(1, self.queue_items);
-        let items = u32::try_from(items).unwrap_or(u32::MAX);
-        // A full queue answers at once (503 with Retry-After upstream)
-        // rather than parking the request and its body in memory.
-        let _queued = QueuedItems::acquire(&self.queued_items, items).ok_or_else(|| {
-            metrics::counter!("inlet_shed_total").increment(1);
-            StoreError::Unavailable("postgres write queue is full".into())
-        })?;
+        let _queued = self.queue.enter(batch.entries.len())?;
         self.timed(async {
             let started = std::time::Instant::now();
             let mut client = self.client().await?;

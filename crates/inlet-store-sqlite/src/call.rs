@@ -6,16 +6,14 @@
 //! synchronous statement, so each future completes on its first poll.
 
 use inlet_domain::{EventId, TenantId, Timestamp};
-use inlet_match::{
-    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via, parse_call, parse_rules,
-};
+use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
 use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
-    Position, StoreError,
+    Position, StoreError, stored,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::store_error;
 
@@ -26,43 +24,15 @@ fn db<T>(result: rusqlite::Result<T>) -> Result<T, StoreError> {
     result.map_err(store_error)
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Other(format!("sqlite: stored {what} does not parse"))
-}
-
-fn session(text: String) -> Result<SessionId, StoreError> {
-    SessionId::parse(text).map_err(|_| corrupt("session id"))
-}
-
-fn optional_session(text: Option<String>) -> Result<Option<SessionId>, StoreError> {
-    text.map(session).transpose()
-}
-
-fn event_id(text: String) -> Result<EventId, StoreError> {
-    EventId::parse(text).map_err(|_| corrupt("event id"))
-}
-
-fn metadata(text: &str) -> Result<Map<String, Value>, StoreError> {
-    serde_json::from_str(text).map_err(|_| corrupt("event metadata"))
-}
-
 /// The attachment stored in columns `session, group, matched_by, ambiguous`
 /// starting at `first`.
 fn attachment(row: &Row<'_>, first: usize) -> Result<Option<Attachment>, StoreError> {
-    let Some(session_id) = db(row.get::<_, Option<String>>(first))? else {
-        return Ok(None);
-    };
-    let matched_by: String = db(row.get(first + 2))?;
-    Ok(Some(Attachment {
-        session_id: session(session_id)?,
-        group: optional_session(db(row.get(first + 1))?)?,
-        matched_by: MatchedBy::from_label(&matched_by).ok_or_else(|| corrupt("matched_by"))?,
-        ambiguous: db(row.get(first + 3))?,
-    }))
-}
-
-fn parse_stored_call(text: &str) -> Result<Call, StoreError> {
-    parse_call(text).map_err(|_| corrupt("call"))
+    stored::attachment(
+        db(row.get(first))?,
+        db(row.get(first + 1))?,
+        db(row.get(first + 2))?,
+        db(row.get(first + 3))?,
+    )
 }
 
 /// The tenant's rules, from any connection.
@@ -74,13 +44,7 @@ pub(crate) fn rules(conn: &Connection, tenant: &TenantId) -> Result<RuleSet, Sto
                 .query_row([tenant.as_str()], |row| row.get(0))
                 .optional()
         }))?;
-    match text {
-        None => Ok(RuleSet::default()),
-        Some(text) => {
-            let value: Value = serde_json::from_str(&text).map_err(|_| corrupt("rules"))?;
-            parse_rules(&value).map_err(|_| corrupt("rules"))
-        }
-    }
+    stored::rules(text.as_deref())
 }
 
 impl MatchTx for SqliteMatch<'_> {
@@ -128,7 +92,7 @@ impl MatchTx for SqliteMatch<'_> {
                     .query_row([tenant.as_str(), session.as_str()], |row| row.get(0))
                     .optional()
             }))?;
-        text.as_deref().map(parse_stored_call).transpose()
+        text.as_deref().map(stored::call).transpose()
     }
 
     async fn write_call(
@@ -208,8 +172,8 @@ impl MatchTx for SqliteMatch<'_> {
         for row in rows {
             let (session_id, master, start, end) = db(row)?;
             candidates.push(Candidate {
-                session_id: session(session_id)?,
-                master_call_id: optional_session(master)?,
+                session_id: stored::session(session_id)?,
+                master_call_id: stored::optional_session(master)?,
                 start_time: Timestamp::from_micros(start),
                 end_time: Some(Timestamp::from_micros(end)),
             });
@@ -240,7 +204,9 @@ impl MatchTx for SqliteMatch<'_> {
         };
         let hash: Vec<u8> = db(row.get(0))?;
         Ok(Some(EventSummary {
-            content_hash: hash.try_into().map_err(|_| corrupt("content hash"))?,
+            content_hash: hash
+                .try_into()
+                .map_err(|_| stored::corrupt("content hash"))?,
             received_at: Timestamp::from_micros(db(row.get(1))?),
             attachment: attachment(row, 2)?,
         }))
@@ -306,7 +272,7 @@ impl MatchTx for SqliteMatch<'_> {
                 |row| row.get::<_, String>(0),
             )
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
-        ids.into_iter().map(event_id).collect()
+        ids.into_iter().map(stored::event_id).collect()
     }
 
     async fn events_with_keys(
@@ -335,7 +301,7 @@ impl MatchTx for SqliteMatch<'_> {
                 )
                 .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
             for id in found {
-                ids.push(event_id(id)?);
+                ids.push(stored::event_id(id)?);
             }
         }
         Ok(ids)
@@ -354,7 +320,7 @@ impl MatchTx for SqliteMatch<'_> {
         let Some(row) = db(rows.next())? else {
             return Ok(None);
         };
-        let session_id = optional_session(db(row.get(0))?)?;
+        let session_id = stored::optional_session(db(row.get(0))?)?;
         let event_time = Timestamp::from_micros(db(row.get(1))?);
         let current = attachment(row, 2)?;
         drop(rows);
@@ -437,7 +403,7 @@ impl MatchTx for SqliteMatch<'_> {
                 |row| row.get::<_, String>(0),
             )
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
-        texts.iter().map(|text| parse_stored_call(text)).collect()
+        texts.iter().map(|text| stored::call(text)).collect()
     }
 
     async fn insert_call_keys(
@@ -488,8 +454,8 @@ impl MatchTx for SqliteMatch<'_> {
         rows.into_iter()
             .map(|(id, text)| {
                 Ok(KeyedEvent {
-                    event_id: event_id(id)?,
-                    metadata: metadata(&text)?,
+                    event_id: stored::event_id(id)?,
+                    metadata: stored::metadata(&text)?,
                 })
             })
             .collect()
@@ -532,7 +498,7 @@ fn group_sessions(
             row.get::<_, String>(0)
         })
         .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
-    ids.into_iter().map(session).collect()
+    ids.into_iter().map(stored::session).collect()
 }
 
 /// A call with its group and attached events, read in one snapshot.
@@ -561,7 +527,7 @@ pub(crate) fn call_view(
     let Some((text, created_at, updated_at)) = row else {
         return Ok(None);
     };
-    let call = parse_stored_call(&text)?;
+    let call = stored::call(&text)?;
     let group_sessions = match &call.master_call_id {
         Some(group) => group_sessions(conn, tenant, group)?,
         None => Vec::new(),
@@ -596,11 +562,12 @@ pub(crate) fn call_view(
         .into_iter()
         .map(|(id, time, received, text, by, group, ambiguous)| {
             Ok(AttachedEvent {
-                event_id: event_id(id)?,
+                event_id: stored::event_id(id)?,
                 event_time: Timestamp::from_micros(time),
                 received_at: Timestamp::from_micros(received),
-                metadata: metadata(&text)?,
-                matched_by: MatchedBy::from_label(&by).ok_or_else(|| corrupt("matched_by"))?,
+                metadata: stored::metadata(&text)?,
+                matched_by: MatchedBy::from_label(&by)
+                    .ok_or_else(|| stored::corrupt("matched_by"))?,
                 via: if group.is_some() {
                     Via::CallGroup
                 } else {
@@ -654,11 +621,11 @@ pub(crate) fn call_events(
                 epoch: 0,
                 seq: db(row.get(0))?,
             },
-            event_id: event_id(db(row.get(1))?)?,
-            session_id: optional_session(db(row.get(2))?)?,
+            event_id: stored::event_id(db(row.get(1))?)?,
+            session_id: stored::optional_session(db(row.get(2))?)?,
             event_time: Timestamp::from_micros(db(row.get(3))?),
             received_at,
-            metadata: metadata(&db(row.get::<_, String>(5))?)?,
+            metadata: stored::metadata(&db(row.get::<_, String>(5))?)?,
             status: EventStatus::of(attached.as_ref(), received_at, query.expired_before),
             attachment: attached,
         });
@@ -679,5 +646,7 @@ pub(crate) fn token_secret(conn: &Connection, candidate: [u8; 32]) -> Result<[u8
         [],
         |row| row.get(0),
     ))?;
-    stored.try_into().map_err(|_| corrupt("token secret"))
+    stored
+        .try_into()
+        .map_err(|_| stored::corrupt("token secret"))
 }

@@ -25,10 +25,10 @@ use inlet_store::matching::RuleCache;
 use inlet_store::{
     CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
     EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
-    RejectionQuery, Store, StoreError, StoredEvent, matching,
+    RejectionQuery, Store, StoreError, StoredEvent, WriteQueue, matching,
 };
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{Semaphore, SemaphorePermit, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::call::SqliteMatch;
 use crate::error::store_error;
@@ -55,8 +55,7 @@ const MAX_IDLE_READERS: usize = 8;
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     /// One permit per item waiting for (or with) the writer.
-    queued_items: Arc<Semaphore>,
-    queue_items: usize,
+    queue: Arc<WriteQueue>,
     closed: Arc<Mutex<Option<Closed>>>,
     readers: Arc<ReaderPool>,
     /// Parsed matching rules, checked against their stored version.
@@ -123,11 +122,10 @@ impl SqliteStore {
             checkpoint::spawn(path.clone(), alive.clone()).map_err(thread_error)?;
         let writer = writer::spawn(conn, MAX_QUEUE_JOBS, checkpoints, catch_up, alive)
             .map_err(thread_error)?;
-        let queue_items = queue_items.clamp(1, Semaphore::MAX_PERMITS);
+
         Ok(Self {
             writer,
-            queued_items: Arc::new(Semaphore::new(queue_items)),
-            queue_items,
+            queue: Arc::new(WriteQueue::new(queue_items, "sqlite")),
             closed: Arc::new(Mutex::new(Some(Closed(closed)))),
             readers: Arc::new(ReaderPool {
                 path,
@@ -152,17 +150,10 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = Task::boxed(items, work, reply);
-        let full = || {
-            metrics::counter!("inlet_shed_total").increment(1);
-            StoreError::Unavailable("sqlite write queue is full".into())
-        };
-        // A full queue answers at once (503 with Retry-After upstream)
-        // rather than parking the request and its body in memory. The
-        // permits are held until the writer has answered.
-        let items = u32::try_from(job.items().min(self.queue_items)).unwrap_or(u32::MAX);
-        let _queued = QueuedItems::acquire(&self.queued_items, items).ok_or_else(full)?;
+        // The room is held until the writer has answered.
+        let _queued = self.queue.enter(job.items())?;
         self.writer.try_send(job).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => full(),
+            mpsc::error::TrySendError::Full(_) => self.queue.full(),
             mpsc::error::TrySendError::Closed(_) => {
                 StoreError::Unavailable("sqlite writer stopped".into())
             }
@@ -195,35 +186,6 @@ impl SqliteStore {
         })
         .await
         .map_err(|err| StoreError::Other(format!("read task failed: {err}")))?
-    }
-}
-
-/// Queue permits held by one write, shown in the `inlet_write_queue_items`
-/// gauge for as long as they are held.
-///
-/// The gauge moves by increments rather than being set from the
-/// semaphore's free permits: concurrent writers setting absolute values
-/// could leave a stale one last, while increments always add up.
-struct QueuedItems<'a> {
-    _permits: SemaphorePermit<'a>,
-    items: u32,
-}
-
-impl<'a> QueuedItems<'a> {
-    /// `None` when fewer than `items` permits are free: the queue is full.
-    fn acquire(queue: &'a Semaphore, items: u32) -> Option<Self> {
-        let permits = queue.try_acquire_many(items).ok()?;
-        metrics::gauge!("inlet_write_queue_items").increment(f64::from(items));
-        Some(Self {
-            _permits: permits,
-            items,
-        })
-    }
-}
-
-impl Drop for QueuedItems<'_> {
-    fn drop(&mut self) {
-        metrics::gauge!("inlet_write_queue_items").decrement(f64::from(self.items));
     }
 }
 

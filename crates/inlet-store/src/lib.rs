@@ -13,8 +13,10 @@ mod error;
 mod ingest;
 pub mod matching;
 mod position;
+mod queue;
 mod read;
 mod store;
+pub mod stored;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -27,5 +29,6 @@ pub use credential::{Credential, KeyLimits, NewCredential, SecretHash};
 pub use error::StoreError;
 pub use ingest::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};
 pub use position::{BadPosition, Position};
+pub use queue::{QueuedItems, WriteQueue};
 pub use read::{EntityView, HistoryEntry, Page, Rejection, RejectionQuery, StoredEvent};
 pub use store::Store;
