@@ -47,16 +47,16 @@ pub(crate) struct ImportArgs {
     /// decompressed.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<String>,
-    /// The server, e.g. http://127.0.0.1:8080 [env: INLET_URL]
+    /// The server, e.g. http://127.0.0.1:8080
     #[arg(long, env = "INLET_URL", value_name = "URL")]
     url: Option<String>,
     /// What the rows are.
     #[arg(long, value_enum)]
     kind: Kind,
-    /// The key's api id [env: INLET_API_ID]
+    /// The key's api id
     #[arg(long, env = "INLET_API_ID", value_name = "ID", hide_env_values = true)]
     api_id: Option<String>,
-    /// The key's secret [env: INLET_API_SECRET]
+    /// The key's secret
     #[arg(
         long,
         env = "INLET_API_SECRET",
