@@ -133,6 +133,48 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Declares an extractor of a caller whose key carries `$role`.
+///
+/// The role is checked while extracting the request parts, so before
+/// [`JsonBody`](crate::body::JsonBody) reads the body: a key that may not do
+/// this gets 403 whatever it sent (not a 400 or 413 it would fix only to be
+/// refused), and its body is never buffered.
+macro_rules! role_guard {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name(pub(crate) Caller);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, ApiError> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.require($role)?;
+                Ok(Self(caller))
+            }
+        }
+    };
+}
+
+role_guard!(
+    /// A caller with the `ingest` role (the ASAPP writes, calls).
+    Ingester,
+    Role::Ingest
+);
+role_guard!(
+    /// A caller with the `AsyncMetaData` role (out-of-band call events).
+    EventSender,
+    Role::AsyncMetaData
+);
+role_guard!(
+    /// A caller with the `admin` role (matching rules).
+    Admin,
+    Role::Admin
+);
+
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name)?.to_str().ok()
 }

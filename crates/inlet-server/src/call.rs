@@ -2,6 +2,8 @@
 //! call or `{"items": [...]}`, `GET /callevent/v1/calls/{sessionId}` reads a
 //! call back with its group and the metadata of every event attached to it.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -11,12 +13,12 @@ use inlet_domain::Role;
 use inlet_match::{Call, SessionId, parse_call};
 use inlet_store::{AttachedEvent, CallBatch, CallView, StoreError};
 use serde::Serialize;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
-use crate::batch::split_batch;
+use crate::auth::{Caller, Ingester};
+use crate::batch::{expect_object, parse_off_the_workers, split_batch};
 use crate::body::JsonBody;
-use crate::ingest::Ingester;
 use crate::{ApiError, AppState};
 
 /// The answer for one call.
@@ -56,10 +58,22 @@ fn prepare(text: &str) -> Prepared {
     }
 }
 
-/// Whether the body is a batch: an object with an `items` key.
+/// Whether the body is a batch: an object with an `items` key (the values
+/// are skipped, not built).
 fn is_batch(text: &str) -> bool {
-    serde_json::from_str::<Map<String, Value>>(text)
+    serde_json::from_str::<HashMap<String, IgnoredAny>>(text)
         .is_ok_and(|object| object.contains_key("items"))
+}
+
+/// The calls of a body: one call, or the items of a batch.
+fn prepare_body(text: &str) -> Result<(bool, Vec<Prepared>), ApiError> {
+    expect_object(text)?;
+    if is_batch(text) {
+        let items = split_batch(text)?;
+        Ok((true, items.iter().map(|raw| prepare(raw.get())).collect()))
+    } else {
+        Ok((false, vec![prepare(text)]))
+    }
 }
 
 /// `POST /callevent/v1/calls` (role `ingest`).
@@ -68,16 +82,8 @@ pub(crate) async fn register_calls(
     Ingester(caller): Ingester,
     JsonBody(text): JsonBody,
 ) -> Result<Response, ApiError> {
-    let batch = is_batch(&text);
-    let prepared = tokio::task::spawn_blocking(move || {
-        if batch {
-            split_batch(&text).map(|items| items.iter().map(|raw| prepare(raw.get())).collect())
-        } else {
-            Ok(vec![prepare(&text)])
-        }
-    })
-    .await
-    .map_err(|err| ApiError::internal(&err))??;
+    let (batch, prepared) =
+        parse_off_the_workers(text.len(), move || prepare_body(&text)).await??;
     let (calls, results): (Vec<Option<Call>>, Vec<CallResult>) =
         prepared.into_iter().map(|p| (p.call, p.result)).unzip();
     let calls: Vec<Call> = calls.into_iter().flatten().collect();
@@ -216,5 +222,12 @@ mod tests {
         assert!(is_batch(r#"{"items": []}"#));
         assert!(!is_batch(r#"{"sessionId": "s"}"#));
         assert!(!is_batch("[1]"));
+        assert_eq!(
+            prepare_body("[1]")
+                .map(|_| ())
+                .expect_err("an array")
+                .code(),
+            "400-01"
+        );
     }
 }

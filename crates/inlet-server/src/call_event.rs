@@ -5,8 +5,7 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use inlet_domain::{EventId, Role};
 use inlet_match::parse_call_event;
@@ -16,25 +15,12 @@ use inlet_store::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, EventSender};
+use crate::batch::parse_off_the_workers;
 use crate::body::JsonBody;
 use crate::context::RequestContext;
 use crate::page;
 use crate::{ApiError, AppState};
-
-/// A caller whose key carries the `AsyncMetaData` role, checked before the
-/// body is read.
-pub(crate) struct EventSender(Caller);
-
-impl FromRequestParts<AppState> for EventSender {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(Role::AsyncMetaData)?;
-        Ok(Self(caller))
-    }
-}
 
 /// `POST /callevent/v1/outofband/event` (role `AsyncMetaData`).
 pub(crate) async fn receive_event(
@@ -43,7 +29,9 @@ pub(crate) async fn receive_event(
     context: axum::extract::Extension<std::sync::Arc<RequestContext>>,
     JsonBody(text): JsonBody,
 ) -> Result<Response, ApiError> {
-    let event = parse_call_event(&text).map_err(|err| ApiError::bad_request(err.0))?;
+    let event = parse_off_the_workers(text.len(), move || parse_call_event(&text))
+        .await?
+        .map_err(|err| ApiError::bad_request(err.0))?;
     let event_id = event.event_id.clone().unwrap_or_else(EventId::generate);
     let now = state.clock.now();
     let outcome = state

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Extension, FromRequestParts, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use inlet_domain::{EntityKind, EventId, Role, conflict_message};
+use inlet_domain::{EntityKind, EventId, conflict_message};
 use inlet_store::{EntryOutcome, IngestBatch, IngestEntry};
 use serde::Serialize;
 
-use crate::auth::Caller;
-use crate::batch::{PreparedItem, parse_single, prepare, prepare_raw, split_batch};
+use crate::auth::{Caller, Ingester};
+use crate::batch::{
+    PreparedItem, parse_off_the_workers, parse_single, prepare, prepare_raw, split_batch,
+};
 use crate::body::JsonBody;
 use crate::context::RequestContext;
 use crate::{ApiError, AppState};
@@ -47,23 +48,6 @@ struct SingleResponse {
 }
 
 type Ctx = Extension<Arc<RequestContext>>;
-
-/// A caller whose key carries the `ingest` role.
-///
-/// Checked while extracting the request parts, so before [`JsonBody`] reads
-/// the body: a key that may not write gets 403 whatever it sent (not a 400 or
-/// 413 it would fix only to be refused), and its body is never buffered.
-pub(crate) struct Ingester(pub(crate) Caller);
-
-impl FromRequestParts<AppState> for Ingester {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(Role::Ingest)?;
-        Ok(Self(caller))
-    }
-}
 
 macro_rules! endpoints {
     ($($single:ident, $many:ident => $kind:expr;)*) => {
@@ -136,13 +120,8 @@ async fn ingest_single(
     Extension(ctx): Ctx,
     JsonBody(text): JsonBody,
 ) -> Result<Response, ApiError> {
-    let prepared = if text.len() <= INLINE_PARSE_MAX_BYTES {
-        parse_and_prepare(kind, &text)?
-    } else {
-        tokio::task::spawn_blocking(move || parse_and_prepare(kind, &text))
-            .await
-            .map_err(|err| ApiError::internal(&err))??
-    };
+    let prepared =
+        parse_off_the_workers(text.len(), move || parse_and_prepare(kind, &text)).await??;
     let (entries, mut answers) = split(vec![prepared]);
     let outcomes = commit(kind, &state, &caller, &ctx, entries).await?;
     let (Some(answer), Some(&outcome)) = (answers.pop(), outcomes.first()) else {
@@ -155,11 +134,6 @@ async fn ingest_single(
         EntryOutcome::Rejected => Ok(single(StatusCode::BAD_REQUEST, answer.result(outcome))),
     }
 }
-
-/// Single bodies up to this size are validated on the async worker (well
-/// under the ~0.5 ms a worker may be blocked); larger ones, up to the body
-/// cap, go to the blocking pool like batches.
-const INLINE_PARSE_MAX_BYTES: usize = 64 * 1024;
 
 fn parse_and_prepare(kind: EntityKind, text: &str) -> Result<PreparedItem, ApiError> {
     let json = parse_single(text)?;

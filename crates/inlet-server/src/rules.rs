@@ -3,29 +3,13 @@
 //! `GET` answers them; both need the `admin` role.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use inlet_domain::Role;
+use axum::extract::State;
 use inlet_match::parse_rules;
 use serde_json::Value;
 
-use crate::auth::Caller;
+use crate::auth::Admin;
 use crate::body::JsonBody;
 use crate::{ApiError, AppState};
-
-/// A caller whose key carries the `admin` role, checked before the body is
-/// read.
-pub(crate) struct Admin(Caller);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(Role::Admin)?;
-        Ok(Self(caller))
-    }
-}
 
 /// `PUT /callevent/v1/matching-rules`: `{"rules": [...]}`.
 pub(crate) async fn replace_rules(

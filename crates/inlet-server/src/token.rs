@@ -204,14 +204,13 @@ pub(crate) async fn issue_token(
         Ok(secret) => secret,
         Err(err) => return err.into_response(),
     };
-    let lifetime = state.calls.token_lifetime.as_secs();
-    let expires =
-        state.clock.now().as_micros() / 1_000_000 + i64::try_from(lifetime).unwrap_or(i64::MAX / 2);
-    // A token never outlives its key.
+    // Unix seconds; a token never outlives its key.
+    let now = state.clock.now().as_micros() / 1_000_000;
+    let lifetime = i64::try_from(state.calls.token_lifetime.as_secs()).unwrap_or(i64::MAX);
     let key_expires = authenticated.expires_at.as_micros() / 1_000_000;
-    let expires = expires.min(key_expires);
+    let expires = now.saturating_add(lifetime).min(key_expires);
     let token = mint(secret, &authenticated.caller.api_id, expires);
-    let expires_in = expires - state.clock.now().as_micros() / 1_000_000;
+    let expires_in = expires - now;
     let mut response = axum::Json(json!({
         "access_token": token,
         "token_type": "bearer",

@@ -116,6 +116,20 @@ impl MatchTx for PgMatch<'_> {
         .map(|_| ())
     }
 
+    async fn has_call(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+    ) -> Result<bool, StoreError> {
+        let rows = self
+            .query(
+                "SELECT 1 FROM calls WHERE tenant = $1 AND session_id = $2",
+                &[&tenant.as_str(), &session.as_str()],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
     async fn find_call(
         &mut self,
         tenant: &TenantId,
@@ -362,7 +376,6 @@ impl MatchTx for PgMatch<'_> {
             })
             .collect();
         Ok(Some(MatchInput {
-            event_id: event_id.clone(),
             session_id: stored::optional_session(row.get(0))?,
             event_time: Timestamp::from_micros(row.get(1)),
             keys,

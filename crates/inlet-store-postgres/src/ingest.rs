@@ -17,7 +17,7 @@
 //! insert skips it; the transaction then rolls back and runs again, and step
 //! 1 sees the stored event.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use deadpool_postgres::{Client, Transaction};
 use inlet_domain::{EntityKind, conflict_message, merge_into};
@@ -105,6 +105,8 @@ struct Plan<'a> {
     events: Vec<(&'a AcceptedItem, (&'static str, &'a str))>,
     /// New customer → conversation links, first occurrence only.
     links: Vec<(&'a str, &'a str)>,
+    /// The links already in `links`, to keep a 1000-item batch linear.
+    linked: HashSet<(&'a str, &'a str)>,
 }
 
 #[derive(Default)]
@@ -128,6 +130,7 @@ impl<'a> Plan<'a> {
             entities: BTreeMap::new(),
             events: Vec::new(),
             links: Vec::new(),
+            linked: HashSet::new(),
         };
         // eventId → content hash of the items this batch stores.
         let mut new: HashMap<&str, &[u8]> = HashMap::new();
@@ -170,7 +173,7 @@ impl<'a> Plan<'a> {
         self.events.push((accepted, key));
         if let Some(conversation) = &item.conversation_id {
             let link = (conversation.as_str(), item.entity_id.as_str());
-            if !self.links.contains(&link) {
+            if self.linked.insert(link) {
                 self.links.push(link);
             }
             // Locked with the others, in order: the link may create it.

@@ -79,6 +79,22 @@ impl MatchTx for SqliteMatch<'_> {
         Ok(())
     }
 
+    async fn has_call(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i64> = db(self
+            .0
+            .prepare_cached("SELECT 1 FROM calls WHERE tenant = ?1 AND session_id = ?2")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([tenant.as_str(), session.as_str()], |row| row.get(0))
+                    .optional()
+            }))?;
+        Ok(found.is_some())
+    }
+
     async fn find_call(
         &mut self,
         tenant: &TenantId,
@@ -339,7 +355,6 @@ impl MatchTx for SqliteMatch<'_> {
             })
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
         Ok(Some(MatchInput {
-            event_id: event_id.clone(),
             session_id,
             event_time,
             keys,

@@ -38,8 +38,6 @@ const REKEY_PAGE: usize = 1000;
 /// A stored event as matching needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchInput {
-    /// The event.
-    pub event_id: EventId,
     /// The session it named, if any.
     pub session_id: Option<SessionId>,
     /// When it happened.
@@ -89,6 +87,12 @@ pub trait MatchTx {
         at: Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// Whether the tenant has a call with this session id.
+    async fn has_call(
+        &mut self,
+        tenant: &TenantId,
+        session: &SessionId,
+    ) -> Result<bool, StoreError>;
     /// The call with this session id.
     async fn find_call(
         &mut self,
@@ -244,8 +248,8 @@ pub async fn resolve<T: MatchTx>(
     event: &MatchInput,
 ) -> Result<Option<Attachment>, StoreError> {
     if let Some(session) = &event.session_id {
-        let found = tx.find_call(tenant, session).await?;
-        return Ok(found.map(|_| Attachment::by_session(session.clone())));
+        let found = tx.has_call(tenant, session).await?;
+        return Ok(found.then(|| Attachment::by_session(session.clone())));
     }
     for rule in rules.rules() {
         let (from, to) = window(event.event_time, rule);
@@ -296,7 +300,6 @@ pub async fn insert_call_event<T: MatchTx>(
         None => keys_of(&event.event.metadata, &rules),
     };
     let input = MatchInput {
-        event_id: event.event_id.clone(),
         session_id: event.event.session_id.clone(),
         event_time: event.event.event_time,
         keys,

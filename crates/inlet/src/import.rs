@@ -116,8 +116,6 @@ struct Unit {
     rows: Vec<(u64, RowValue, Prepared)>,
     /// Rows that failed validation here, with the server's message.
     refused: Vec<(u64, RowValue, String)>,
-    /// The file the rows are from.
-    file: usize,
 }
 
 /// What the senders report back.
@@ -195,7 +193,7 @@ pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<Ended> {
                 );
             }
         };
-        let file = args.files[unit.file].as_str();
+        let file = args.files[unit.last.file].as_str();
         let mut records = Vec::new();
         for (line, row, error) in &unit.refused {
             records.push(reject_record(file, *line, row, error));
@@ -375,7 +373,7 @@ impl Packer {
     ) -> anyhow::Result<()> {
         let size = item.as_ref().map_or(0, |item| item.text.len() + 1);
         let full = self.current.as_ref().is_some_and(|(unit, bytes)| {
-            unit.file != file
+            unit.last.file != file
                 || unit.rows.len() >= self.max_items
                 || (item.is_ok()
                     && !unit.rows.is_empty()
@@ -392,7 +390,6 @@ impl Packer {
                     last: Position { file, line },
                     rows: Vec::new(),
                     refused: Vec::new(),
-                    file,
                 },
                 0,
             )

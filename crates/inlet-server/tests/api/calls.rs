@@ -198,6 +198,28 @@ async fn a_token_expires_on_the_injected_clock() {
 }
 
 #[tokio::test]
+async fn a_token_never_outlives_its_key_and_a_huge_form_is_refused() {
+    let app = spawn_app().await;
+    let key = app.create_key_expiring("acme", &[Role::Read], 1).await;
+    app.clock.advance_seconds(24 * 3600 - 100);
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        key.api_id, key.secret
+    );
+    let body = ok_json(app.token_request(&form, &[]).await).await;
+    assert_eq!(body["expires_in"], 100, "the key expires in 100 s");
+    let token = body["access_token"].as_str().expect("token").to_owned();
+    app.clock.advance_seconds(100);
+    assert_error(app.bearer_get(&token, "/v1/health").await, 401, "401-01").await;
+
+    let huge = format!("{form}&padding={}", "x".repeat(10_000));
+    let response = app.token_request(&huge, &[]).await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
 async fn a_token_dies_with_its_key_within_a_second() {
     let app = spawn_app().await;
     let key = app.create_key("acme", &[Role::Read]).await;
@@ -336,6 +358,7 @@ async fn calls_answer_per_item_and_fail_together_only_when_all_fail() {
         "FAIL_BAD_PARAMS: ERROR: startTime is required"
     );
     assert_error(app.post(CALLS, r#"{"items": []}"#).await, 422, "422-01").await;
+    assert_error(app.post(CALLS, "[1, 2]").await, 400, "400-01").await;
     assert_error(app.get("/callevent/v1/calls/nope").await, 404, "404-01").await;
 }
 

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -129,7 +130,9 @@ impl Sender {
 
     /// POSTs `body` to `path` until the server answers something other
     /// than a retryable error, or the give-up time passes.
-    async fn post(&self, path: &str, body: String) -> anyhow::Result<Answer> {
+    async fn post(&self, path: &str, body: impl Into<Bytes>) -> anyhow::Result<Answer> {
+        // Bytes: each try sends the same buffer, not a copy of it.
+        let body: Bytes = body.into();
         let started = Instant::now();
         let mut attempt: u32 = 0;
         let mut refreshed = false;
