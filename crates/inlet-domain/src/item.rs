@@ -89,6 +89,23 @@ pub fn conflict_message(event_id: &EventId) -> String {
 
 /// Validates `item` as metadata of `kind`.
 pub fn parse_item(kind: EntityKind, item: &Json) -> Result<NewItem, ItemError> {
+    let parser = parse_fields(kind, item)?;
+    parser.finish(kind, item)
+}
+
+/// Whether `item` is valid metadata of `kind`, with [`parse_item`]'s
+/// messages, for a caller that needs only the verdict (a client checking a
+/// row before it sends it): the content hash is not computed.
+pub fn check_item(kind: EntityKind, item: &Json) -> Result<(), ItemError> {
+    let parser = parse_fields(kind, item)?;
+    match parser.entity_id {
+        Some(_) if parser.problems.is_empty() => Ok(()),
+        _ => Err(parser.into_error()),
+    }
+}
+
+/// Every field of `item` checked and collected.
+fn parse_fields(kind: EntityKind, item: &Json) -> Result<Parser, ItemError> {
     let Json::Object(entries) = item else {
         return Err(ItemError {
             event_id: None,
@@ -110,7 +127,7 @@ pub fn parse_item(kind: EntityKind, item: &Json) -> Result<NewItem, ItemError> {
             None => parser.warnings.push(format!("unknown field {key}")),
         }
     }
-    parser.finish(kind, item)
+    Ok(parser)
 }
 
 #[derive(Default)]
@@ -339,11 +356,15 @@ impl Parser {
                 warnings: self.warnings,
                 content_hash: item.content_hash(kind.as_str()),
             }),
-            _ => Err(ItemError {
-                event_id: self.event_id,
-                problems: self.problems,
-                warnings: self.warnings,
-            }),
+            _ => Err(self.into_error()),
+        }
+    }
+
+    fn into_error(self) -> ItemError {
+        ItemError {
+            event_id: self.event_id,
+            problems: self.problems,
+            warnings: self.warnings,
         }
     }
 }

@@ -21,7 +21,9 @@ pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use datetime::parse_asapp_datetime;
 pub use field::{FieldRule, FieldSpec, ID_PATTERN, fields_of};
 pub use id::{ApiId, EntityId, EventId, IdError, TenantId};
-pub use item::{FieldChange, FieldValue, ItemError, NewItem, conflict_message, parse_item};
+pub use item::{
+    FieldChange, FieldValue, ItemError, NewItem, check_item, conflict_message, parse_item,
+};
 pub use json::{Json, JsonError};
 pub use kind::EntityKind;
 pub use merge::{merge_into, new_profile_json};

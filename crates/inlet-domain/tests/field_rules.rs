@@ -7,8 +7,8 @@
 //! joined with `; `, unknown fields are warnings, explicit `null` clears.
 
 use inlet_domain::{
-    Attribute, EntityKind, FieldRule, FieldSpec, FieldValue, ItemError, Json, NewItem, fields_of,
-    parse_item,
+    Attribute, EntityKind, FieldRule, FieldSpec, FieldValue, ItemError, Json, NewItem, check_item,
+    fields_of, parse_item,
 };
 use proptest::prelude::*;
 use std::borrow::Cow;
@@ -2301,6 +2301,13 @@ proptest! {
     #[test]
     fn parse_item_never_panics_on_objects_with_real_and_random_keys((kind, item) in arb_item()) {
         check_outcome(kind, &item)?;
+    }
+
+    #[test]
+    fn check_item_gives_the_verdict_and_messages_of_parse_item((kind, item) in arb_item()) {
+        let parsed = parse_item(kind, &item).map(|_| ()).map_err(|err| err.message());
+        let checked = check_item(kind, &item).map_err(|err| err.message());
+        prop_assert_eq!(checked, parsed);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! validation run first, so a bad row is reported with the server's message
 //! without a round trip.
 
-use inlet_domain::{EntityKind, FieldRule, Json, fields_of, parse_item};
+use inlet_domain::{EntityKind, FieldRule, Json, check_item, fields_of, parse_item};
 use inlet_match::{parse_call, parse_call_event};
 use serde_json::{Map, Value, json};
 
@@ -94,16 +94,17 @@ pub(crate) fn prepare(kind: Kind, row: &RowValue) -> Result<Prepared, String> {
 fn prepare_text(entity: EntityKind, text: &str) -> Result<Prepared, String> {
     let json = Json::parse(text)
         .map_err(|err| format!("FAIL_BAD_PARAMS: ERROR: the line is not valid JSON: {err}"))?;
-    let item = parse_item(entity, &json).map_err(|err| err.message())?;
     let has_event_id =
         matches!(&json, Json::Object(entries) if entries.iter().any(|(key, _)| key == "eventId"));
     if has_event_id {
+        check_item(entity, &json).map_err(|err| err.message())?;
         return Ok(Prepared {
             text: text.to_owned(),
         });
     }
     // Without an eventId the item's content hash is the hash of its kind
     // and content: the same derivation as rows of any other format.
+    let item = parse_item(entity, &json).map_err(|err| err.message())?;
     let event_id = derived_event_id(&item.content_hash);
     let body = text
         .trim_start()
@@ -127,9 +128,7 @@ fn validate(kind: Kind, text: &str) -> Result<(), String> {
         Some(entity) => {
             let json = Json::parse(text)
                 .map_err(|err| format!("FAIL_BAD_PARAMS: ERROR: item is not valid JSON: {err}"))?;
-            parse_item(entity, &json)
-                .map(|_| ())
-                .map_err(|err| err.message())
+            check_item(entity, &json).map_err(|err| err.message())
         }
         None if kind == Kind::Call => parse_call(text).map(|_| ()).map_err(|err| err.message()),
         None => parse_call_event(text).map(|_| ()).map_err(|err| err.0),
