@@ -89,7 +89,7 @@ pub(crate) async fn register_calls(
     let calls: Vec<Call> = calls.into_iter().flatten().collect();
     if !calls.is_empty() {
         let now = state.clock.now();
-        state
+        let written = state
             .store
             .put_calls(CallBatch {
                 tenant: caller.tenant.clone(),
@@ -98,6 +98,7 @@ pub(crate) async fn register_calls(
                 calls,
             })
             .await?;
+        crate::call_event::count_late_matches(written.late_matches);
     }
     let error_count = results.iter().filter(|r| !r.error.is_empty()).count();
     let status = if error_count == results.len() {

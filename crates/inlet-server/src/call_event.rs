@@ -11,6 +11,7 @@ use inlet_domain::{EventId, Role};
 use inlet_match::parse_call_event;
 use inlet_store::{
     CallEventOutcome, CallEventQuery, CallEventView, EventState, EventStatus, NewCallEvent,
+    StoreError,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -50,8 +51,7 @@ pub(crate) async fn receive_event(
         .await?;
     let state = match outcome {
         CallEventOutcome::Stored(state) => {
-            metrics::counter!("inlet_call_events_total", "outcome" => state.status.name())
-                .increment(1);
+            count_events(state.status.name(), 1);
             state
         }
         CallEventOutcome::Duplicate(state) => state,
@@ -60,6 +60,32 @@ pub(crate) async fn receive_event(
         }
     };
     Ok(Json(answer(&event_id, &state)).into_response())
+}
+
+/// `inlet_call_events_total{outcome}` counts events entering a status:
+/// `matched` or `pending` on arrival, `matched` again when a call or new
+/// rules attach a waiting event, `unmatched` when the TTL passes.
+fn count_events(outcome: &'static str, events: u64) {
+    if events > 0 {
+        metrics::counter!("inlet_call_events_total", "outcome" => outcome).increment(events);
+    }
+}
+
+/// Records waiting events that a call or new rules attached.
+pub(crate) fn count_late_matches(events: u64) {
+    count_events(EventStatus::Matched.name(), events);
+}
+
+/// How often [`crate::serve`] counts the events that reached their TTL.
+pub const UNMATCHED_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Counts the pending events that reached their TTL since the last sweep
+/// (of any node sharing the store) as `unmatched`; how many that was.
+pub async fn sweep_unmatched(state: &AppState) -> Result<u64, StoreError> {
+    let expired_before = state.calls.expired_before(state.clock.now());
+    let events = state.store.sweep_unmatched(expired_before).await?;
+    count_events(EventStatus::Unmatched.name(), events);
+    Ok(events)
 }
 
 /// `{"eventId","status","sessionIds"}`.

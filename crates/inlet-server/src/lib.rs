@@ -38,6 +38,7 @@ use tokio::net::TcpListener;
 
 pub use auth::{API_ID_HEADER, API_SECRET_HEADER, Caller, CredentialCache};
 pub use batch::MAX_BATCH_ITEMS;
+pub use call_event::{UNMATCHED_SWEEP_INTERVAL, sweep_unmatched};
 pub use context::REQUEST_ID_HEADER;
 pub use error::ApiError;
 pub use key::{IssuedKey, issue_key};
@@ -234,7 +235,24 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let sweeper = tokio::spawn(sweep_unmatched_events(state.clone()));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    sweeper.abort();
+    served
+}
+
+/// Every [`UNMATCHED_SWEEP_INTERVAL`], counts the call events that reached
+/// their TTL unattached; a failed sweep is retried at the next tick (the
+/// events stay counted by the next one).
+async fn sweep_unmatched_events(state: AppState) {
+    let mut ticks = tokio::time::interval(UNMATCHED_SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(err) = call_event::sweep_unmatched(&state).await {
+            tracing::warn!(error = %err, "cannot count the unmatched call events");
+        }
+    }
 }

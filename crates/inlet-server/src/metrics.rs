@@ -113,7 +113,8 @@ fn describe() {
     );
     describe_counter!(
         "inlet_call_events_total",
-        "Call events by outcome (matched, pending, unmatched)"
+        "Out-of-band call events entering a status: matched (on arrival or later), \
+         pending (on arrival), unmatched (past their TTL)"
     );
 }
 
@@ -213,7 +214,7 @@ mod tests {
     use inlet_domain::{ApiId, EntityId, EntityKind, EventId, FixedClock, TenantId, Timestamp};
     use inlet_match::{RuleSet, SessionId};
     use inlet_store::{
-        CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView,
+        CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallView, CallsWritten,
         Credential, EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page,
         Rejection, RejectionQuery, Store, StoreError, StoredEvent,
     };
@@ -266,7 +267,7 @@ mod tests {
         async fn ping(&self) -> Result<(), StoreError> {
             stopped()
         }
-        async fn put_calls(&self, _: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
+        async fn put_calls(&self, _: CallBatch) -> Result<CallsWritten, StoreError> {
             stopped()
         }
         async fn get_call(&self, _: &TenantId, _: &SessionId) -> Result<CallView, StoreError> {
@@ -291,10 +292,13 @@ mod tests {
             _: &TenantId,
             _: RuleSet,
             _: Timestamp,
-        ) -> Result<(), StoreError> {
+        ) -> Result<u64, StoreError> {
             stopped()
         }
         async fn get_matching_rules(&self, _: &TenantId) -> Result<RuleSet, StoreError> {
+            stopped()
+        }
+        async fn sweep_unmatched(&self, _: Timestamp) -> Result<u64, StoreError> {
             stopped()
         }
         async fn token_secret(&self, _: [u8; 32]) -> Result<[u8; 32], StoreError> {

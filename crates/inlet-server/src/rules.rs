@@ -22,10 +22,11 @@ pub(crate) async fn replace_rules(
     let rules =
         parse_rules(&body).map_err(|problems| ApiError::bad_request(problems.join("; ")))?;
     let answer = rules.to_json();
-    state
+    let late_matches = state
         .store
         .put_matching_rules(&caller.tenant, rules, state.clock.now())
         .await?;
+    crate::call_event::count_late_matches(late_matches);
     Ok(Json(answer))
 }
 

@@ -13,6 +13,7 @@ mod helpers;
 
 use std::collections::BTreeMap;
 
+use inlet_domain::Clock;
 use serde_json::json;
 
 use helpers::{TestApp, V1, assert_error, batch, ok_json, spawn_app};
@@ -199,4 +200,69 @@ async fn a_known_workload_moves_every_counter_by_exactly_its_size() {
     // Every write has been answered: nothing is queued, nothing was shed.
     assert_eq!(after.get("inlet_write_queue_items"), Some(&0.0));
     assert!(deltas(&before, &after, "inlet_shed_total").is_empty());
+
+    call_events_count_every_matching_outcome_once(&app).await;
+}
+
+/// Call events: one matched on arrival and three pending; a call then
+/// attaches two of them (one by session id, one by rule), and the third
+/// reaches its TTL. New rules that attach nothing count nothing.
+async fn call_events_count_every_matching_outcome_once(app: &TestApp) {
+    let before = scrape(app).await;
+    let rules = json!({"rules": [{"name": "n", "eventField": "/n", "callField": "numberDialed",
+        "windowSeconds": 60}]});
+    let put_rules = || async {
+        app.client
+            .put(app.url("/callevent/v1/matching-rules"))
+            .header("asapp-api-id", &app.key.api_id)
+            .header("asapp-api-secret", &app.key.secret)
+            .json(&rules)
+            .send()
+            .await
+            .expect("request")
+    };
+    ok_json(put_rules().await).await;
+    let now = app.clock.now().to_string();
+    let call = |id: &str, dialed: &str| {
+        json!({"sessionId": id, "startTime": now, "numberDialed": dialed}).to_string()
+    };
+    ok_json(app.post("/callevent/v1/calls", &call("s0", "0")).await).await;
+    let events = [
+        (json!({"sessionId": "s0", "metadata": {}}), "matched"),
+        (json!({"sessionId": "s1", "metadata": {}}), "pending"),
+        (json!({"metadata": {"n": "1"}}), "pending"),
+        (json!({"metadata": {"n": "9"}}), "pending"),
+    ];
+    for (mut event, status) in events {
+        event["eventTime"] = json!(now);
+        let answer = ok_json(
+            app.post("/callevent/v1/outofband/event", &event.to_string())
+                .await,
+        );
+        assert_eq!(answer.await["status"], status, "{event}");
+    }
+    ok_json(app.post("/callevent/v1/calls", &call("s1", "1")).await).await;
+    ok_json(put_rules().await).await;
+    app.clock.advance_seconds(24 * 3600 + 1);
+    // The server's own sweep may run first; either way each event counts once.
+    let state = inlet_server::AppState::new(
+        app.store.clone(),
+        app.clock.clone(),
+        inlet_server::Limits::default(),
+    );
+    inlet_server::sweep_unmatched(&state).await.expect("sweep");
+    inlet_server::sweep_unmatched(&state).await.expect("sweep");
+
+    let after = scrape(app).await;
+    assert_eq!(
+        deltas(&before, &after, "inlet_call_events_total"),
+        expected(
+            "inlet_call_events_total",
+            &[
+                (r#"outcome="matched""#, 1.0 + 2.0),
+                (r#"outcome="pending""#, 3.0),
+                (r#"outcome="unmatched""#, 1.0),
+            ]
+        )
+    );
 }

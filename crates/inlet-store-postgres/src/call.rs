@@ -6,7 +6,7 @@
 //! nodes: a call and an event arriving at two nodes at once cannot both
 //! miss each other. Other tenants, and the ASAPP endpoints, never wait on it.
 
-use deadpool_postgres::{Client, Transaction};
+use deadpool_postgres::{Client, GenericClient, Transaction};
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
 use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
@@ -681,4 +681,63 @@ pub(crate) async fn token_secret(
     stored
         .try_into()
         .map_err(|_| stored::corrupt("token secret"))
+}
+
+/// Events attached nowhere received in `[horizon, expired_before)`, where
+/// `horizon` is where the last sweep stopped (read with a row lock when
+/// `lock`): `None` when that is past `expired_before` already.
+async fn unmatched_since_last_sweep(
+    client: &impl GenericClient,
+    expired_before: Timestamp,
+    lock: bool,
+) -> Result<Option<u64>, StoreError> {
+    let horizon_query = if lock {
+        "SELECT horizon FROM sweeps WHERE name = 'call_events_unmatched' FOR UPDATE"
+    } else {
+        "SELECT horizon FROM sweeps WHERE name = 'call_events_unmatched'"
+    };
+    let horizon: i64 = client
+        .query_one(horizon_query, &[])
+        .await
+        .map_err(store_error)?
+        .get(0);
+    let until = expired_before.as_micros();
+    if until <= horizon {
+        return Ok(None);
+    }
+    let count: i64 = client
+        .query_one(
+            "SELECT count(*) FROM call_events WHERE matched_session IS NULL \
+             AND received_at >= $1 AND received_at < $2",
+            &[&horizon, &until],
+        )
+        .await
+        .map_err(store_error)?
+        .get(0);
+    Ok(Some(u64::try_from(count).unwrap_or(0)))
+}
+
+/// See `Store::sweep_unmatched`. Sweeps with nothing to count write
+/// nothing; the row lock on the horizon makes concurrent sweeps from
+/// several nodes count each event once.
+pub(crate) async fn sweep_unmatched(
+    client: &mut Client,
+    expired_before: Timestamp,
+) -> Result<u64, StoreError> {
+    let unlocked = unmatched_since_last_sweep(&*client, expired_before, false).await?;
+    if unlocked.is_none_or(|count| count == 0) {
+        return Ok(0);
+    }
+    let tx = client.transaction().await.map_err(store_error)?;
+    let Some(count) = unmatched_since_last_sweep(&tx, expired_before, true).await? else {
+        return Ok(0);
+    };
+    tx.execute(
+        "UPDATE sweeps SET horizon = $1 WHERE name = 'call_events_unmatched'",
+        &[&expired_before.as_micros()],
+    )
+    .await
+    .map_err(store_error)?;
+    tx.commit().await.map_err(store_error)?;
+    Ok(count)
 }

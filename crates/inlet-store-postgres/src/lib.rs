@@ -31,7 +31,7 @@ use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, R
 use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
 use inlet_match::{RuleSet, SessionId};
 use inlet_store::{
-    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
+    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallView, CallsWritten, Credential,
     EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
     RejectionQuery, Store, StoreError, StoredEvent, WriteQueue, matching,
 };
@@ -294,7 +294,7 @@ impl Store for PgStore {
         .await
     }
 
-    async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
+    async fn put_calls(&self, batch: CallBatch) -> Result<CallsWritten, StoreError> {
         self.timed(async {
             let mut client = self.client().await?;
             let tx = client.transaction().await.map_err(store_error)?;
@@ -355,7 +355,7 @@ impl Store for PgStore {
         tenant: &TenantId,
         rules: RuleSet,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         // Re-keying every call of a large tenant takes longer than one
         // request: this one runs without the operation deadline (each
         // statement still has the statement timeout).
@@ -363,14 +363,23 @@ impl Store for PgStore {
         let tx = client.transaction().await.map_err(store_error)?;
         let mut reads = PgMatch(&tx);
         reads.lock_tenant(tenant).await?;
-        matching::put_rules(&mut reads, tenant, &rules, at).await?;
-        tx.commit().await.map_err(store_error)
+        let late_matches = matching::put_rules(&mut reads, tenant, &rules, at).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(late_matches)
     }
 
     async fn get_matching_rules(&self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
         self.timed(async {
             let client = self.client().await?;
             call::rules(&client, tenant).await
+        })
+        .await
+    }
+
+    async fn sweep_unmatched(&self, expired_before: Timestamp) -> Result<u64, StoreError> {
+        self.timed(async {
+            let mut client = self.client().await?;
+            call::sweep_unmatched(&mut client, expired_before).await
         })
         .await
     }

@@ -168,6 +168,19 @@ CREATE TABLE secrets (
     value bytea NOT NULL
 );
 "#,
+    r#"
+-- Events not attached to any call, by receipt: the TTL sweep counts those
+-- that crossed it.
+CREATE INDEX call_events_unattached ON call_events (received_at)
+    WHERE matched_session IS NULL;
+
+-- How far a sweep has got: events received before `horizon` were counted.
+CREATE TABLE sweeps (
+    name    text PRIMARY KEY,
+    horizon bigint NOT NULL
+);
+INSERT INTO sweeps (name, horizon) VALUES ('call_events_unmatched', 0);
+"#,
 ];
 
 /// The newest schema version this build knows.

@@ -665,3 +665,53 @@ pub(crate) fn token_secret(conn: &Connection, candidate: [u8; 32]) -> Result<[u8
         .try_into()
         .map_err(|_| stored::corrupt("token secret"))
 }
+
+/// Events attached nowhere received in `[horizon, expired_before)`, where
+/// `horizon` is where the last sweep stopped: `None` when that is past
+/// `expired_before` already.
+fn unmatched_since_last_sweep(
+    conn: &Connection,
+    expired_before: Timestamp,
+) -> Result<Option<u64>, StoreError> {
+    let horizon: i64 = db(conn.query_row(
+        "SELECT horizon FROM sweeps WHERE name = 'call_events_unmatched'",
+        [],
+        |row| row.get(0),
+    ))?;
+    let until = expired_before.as_micros();
+    if until <= horizon {
+        return Ok(None);
+    }
+    let count: i64 = db(conn.query_row(
+        "SELECT count(*) FROM call_events WHERE matched_session IS NULL \
+         AND received_at >= ?1 AND received_at < ?2",
+        [horizon, until],
+        |row| row.get(0),
+    ))?;
+    Ok(Some(u64::try_from(count).unwrap_or(0)))
+}
+
+/// Whether a sweep would count anything: read on any connection, so that
+/// sweeps with nothing to count never wait for the writer.
+pub(crate) fn sweep_would_count(
+    conn: &Connection,
+    expired_before: Timestamp,
+) -> Result<bool, StoreError> {
+    Ok(unmatched_since_last_sweep(conn, expired_before)?.is_some_and(|count| count > 0))
+}
+
+/// See `Store::sweep_unmatched`; on the writer's transaction, so the count
+/// and the new horizon commit together.
+pub(crate) fn sweep_unmatched(
+    conn: &Connection,
+    expired_before: Timestamp,
+) -> Result<u64, StoreError> {
+    let Some(count) = unmatched_since_last_sweep(conn, expired_before)? else {
+        return Ok(0);
+    };
+    db(conn.execute(
+        "UPDATE sweeps SET horizon = ?1 WHERE name = 'call_events_unmatched'",
+        [expired_before.as_micros()],
+    ))?;
+    Ok(count)
+}

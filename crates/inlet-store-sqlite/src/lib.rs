@@ -23,7 +23,7 @@ use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
 use inlet_match::{RuleSet, SessionId};
 use inlet_store::matching::RuleCache;
 use inlet_store::{
-    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
+    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallView, CallsWritten, Credential,
     EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
     RejectionQuery, Store, StoreError, StoredEvent, WriteQueue, matching,
 };
@@ -291,7 +291,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError> {
+    async fn put_calls(&self, batch: CallBatch) -> Result<CallsWritten, StoreError> {
         let items = batch.calls.len();
         let rules = Arc::clone(&self.rules);
         self.write(items, move |tx| {
@@ -344,7 +344,7 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         rules: RuleSet,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let tenant = tenant.clone();
         self.write(1, move |tx| {
             block_on(matching::put_rules(
@@ -360,6 +360,19 @@ impl Store for SqliteStore {
     async fn get_matching_rules(&self, tenant: &TenantId) -> Result<RuleSet, StoreError> {
         let tenant = tenant.clone();
         self.read_with(move |conn| call::rules(conn, &tenant)).await
+    }
+
+    async fn sweep_unmatched(&self, expired_before: Timestamp) -> Result<u64, StoreError> {
+        // The horizon stays put while nothing expires; the count is exact
+        // only under the writer.
+        if !self
+            .read_with(move |conn| call::sweep_would_count(conn, expired_before))
+            .await?
+        {
+            return Ok(0);
+        }
+        self.write(1, move |tx| call::sweep_unmatched(tx, expired_before))
+            .await
     }
 
     async fn token_secret(&self, candidate: [u8; 32]) -> Result<[u8; 32], StoreError> {

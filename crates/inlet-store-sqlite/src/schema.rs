@@ -162,6 +162,19 @@ CREATE TABLE secrets (
     value BLOB NOT NULL
 ) STRICT, WITHOUT ROWID;
 "#,
+    r#"
+-- Events not attached to any call, by receipt: the TTL sweep counts those
+-- that crossed it.
+CREATE INDEX call_events_unattached ON call_events (received_at)
+    WHERE matched_session IS NULL;
+
+-- How far a sweep has got: events received before `horizon` were counted.
+CREATE TABLE sweeps (
+    name    TEXT PRIMARY KEY,
+    horizon INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO sweeps (name, horizon) VALUES ('call_events_unmatched', 0);
+"#,
 ];
 
 /// Brings the database to the newest schema. Safe to run on every open and

@@ -30,6 +30,16 @@ pub enum CallOutcome {
     Updated,
 }
 
+/// What a batch of calls did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsWritten {
+    /// What became of each call, in the order sent.
+    pub outcomes: Vec<CallOutcome>,
+    /// Waiting events (pending, or named a session not registered yet) that
+    /// the calls attached.
+    pub late_matches: u64,
+}
+
 /// An out-of-band event to store.
 #[derive(Debug, Clone)]
 pub struct NewCallEvent {

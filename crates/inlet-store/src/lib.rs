@@ -23,7 +23,7 @@ pub mod conformance;
 
 pub use call::{
     AttachedEvent, CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome,
-    CallView, EventState, EventStatus, NewCallEvent,
+    CallView, CallsWritten, EventState, EventStatus, NewCallEvent,
 };
 pub use credential::{Credential, KeyLimits, NewCredential, SecretHash};
 pub use error::StoreError;

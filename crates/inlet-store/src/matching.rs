@@ -29,7 +29,8 @@ use inlet_match::{
 use serde_json::{Map, Value};
 
 use crate::{
-    CallBatch, CallEventOutcome, CallOutcome, EventState, EventStatus, NewCallEvent, StoreError,
+    CallBatch, CallEventOutcome, CallOutcome, CallsWritten, EventState, EventStatus, NewCallEvent,
+    StoreError,
 };
 
 /// Calls (and events) re-keyed per step when rules change.
@@ -346,10 +347,11 @@ pub async fn put_calls<T: MatchTx>(
     tx: &mut T,
     cache: &RuleCache,
     batch: &CallBatch,
-) -> Result<Vec<CallOutcome>, StoreError> {
+) -> Result<CallsWritten, StoreError> {
     let tenant = &batch.tenant;
     let rules = cache.get(tx, tenant).await?;
     let mut outcomes = Vec::with_capacity(batch.calls.len());
+    let mut late_matches = 0;
     for call in &batch.calls {
         let keys = call_keys(call, &rules);
         let old = tx.find_call(tenant, &call.session_id).await?;
@@ -377,39 +379,46 @@ pub async fn put_calls<T: MatchTx>(
         affected.sort();
         affected.dedup();
         for event_id in affected {
-            rematch(tx, tenant, &rules, &event_id).await?;
+            late_matches += u64::from(rematch(tx, tenant, &rules, &event_id).await?);
         }
     }
-    Ok(outcomes)
+    Ok(CallsWritten {
+        outcomes,
+        late_matches,
+    })
 }
 
-/// Resolves a stored event again and records a changed attachment.
+/// Resolves a stored event again and records a changed attachment; whether
+/// an event that was attached nowhere is attached now.
 async fn rematch<T: MatchTx>(
     tx: &mut T,
     tenant: &TenantId,
     rules: &RuleSet,
     event_id: &EventId,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let Some(input) = tx.match_input(tenant, event_id).await? else {
-        return Ok(());
+        return Ok(false);
     };
     let attachment = resolve(tx, tenant, rules, &input).await?;
-    if attachment != input.attachment {
-        tx.set_attachment(tenant, event_id, attachment.as_ref())
-            .await?;
+    if attachment == input.attachment {
+        return Ok(false);
     }
-    Ok(())
+    tx.set_attachment(tenant, event_id, attachment.as_ref())
+        .await?;
+    Ok(input.attachment.is_none())
 }
 
 /// Replaces the tenant's rules, re-keys every call and every event without
 /// a session id, and re-resolves those events: pending and unmatched ones
-/// get another chance, matched ones follow the new rules.
+/// get another chance, matched ones follow the new rules. Returns how many
+/// events that were attached nowhere it attached.
 pub async fn put_rules<T: MatchTx>(
     tx: &mut T,
     tenant: &TenantId,
     rules: &RuleSet,
     at: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
+    let mut late_matches = 0;
     tx.replace_rules(tenant, rules, at).await?;
     tx.clear_keys(tenant).await?;
     let mut after: Option<SessionId> = None;
@@ -432,12 +441,12 @@ pub async fn put_rules<T: MatchTx>(
         for event in &events {
             tx.insert_event_keys(tenant, &event.event_id, &keys_of(&event.metadata, rules))
                 .await?;
-            rematch(tx, tenant, rules, &event.event_id).await?;
+            late_matches += u64::from(rematch(tx, tenant, rules, &event.event_id).await?);
         }
         match events.last() {
             Some(last) if events.len() == REKEY_PAGE => after = Some(last.event_id.clone()),
             _ => break,
         }
     }
-    Ok(())
+    Ok(late_matches)
 }

@@ -6,7 +6,7 @@ use inlet_domain::{ApiId, EntityId, EntityKind, EventId, TenantId, Timestamp};
 use inlet_match::{RuleSet, SessionId};
 
 use crate::{
-    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallOutcome, CallView, Credential,
+    CallBatch, CallEventOutcome, CallEventQuery, CallEventView, CallView, CallsWritten, Credential,
     EntityView, EntryOutcome, IngestBatch, NewCallEvent, NewCredential, Page, Rejection,
     RejectionQuery, StoreError, StoredEvent,
 };
@@ -64,7 +64,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Registers calls (new ones, or new versions replacing stored ones)
     /// in one transaction, and re-matches the events they may change.
-    async fn put_calls(&self, batch: CallBatch) -> Result<Vec<CallOutcome>, StoreError>;
+    async fn put_calls(&self, batch: CallBatch) -> Result<CallsWritten, StoreError>;
 
     /// A call with its group and the events attached to it or its group.
     /// `NotFound` when the tenant has no such call.
@@ -90,13 +90,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<CallEventView>, StoreError>;
 
     /// Replaces the tenant's matching rules and re-matches every event
-    /// without a session id under them.
+    /// without a session id under them; how many events that were attached
+    /// nowhere are attached now.
     async fn put_matching_rules(
         &self,
         tenant: &TenantId,
         rules: RuleSet,
         at: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
+
+    /// Counts, once for all nodes sharing the store, the events that became
+    /// `unmatched`: those attached nowhere that were received before
+    /// `expired_before` and after the previous sweep's `expired_before`.
+    /// A sweep with an earlier (or equal) bound than the last counts 0.
+    async fn sweep_unmatched(&self, expired_before: Timestamp) -> Result<u64, StoreError>;
 
     /// The tenant's matching rules (none until set).
     async fn get_matching_rules(&self, tenant: &TenantId) -> Result<RuleSet, StoreError>;

@@ -7,8 +7,8 @@ use inlet_match::{CallEvent, RuleSet, SessionId, parse_call, parse_call_event, p
 use serde_json::{Value, json};
 
 use crate::{
-    CallBatch, CallEventOutcome, CallEventQuery, CallOutcome, EventState, EventStatus,
-    NewCallEvent, Store, StoreError,
+    CallBatch, CallEventOutcome, CallEventQuery, CallOutcome, CallsWritten, EventState,
+    EventStatus, NewCallEvent, Store, StoreError,
 };
 
 /// The TTL of pending events in these scenarios: one hour.
@@ -51,7 +51,7 @@ fn call(id: &str, start: i64, end: Option<i64>, extra: Value) -> Value {
 }
 
 /// Registers `calls` at `now` seconds.
-async fn put(store: &dyn Store, now: i64, calls: &[Value]) -> Vec<CallOutcome> {
+async fn put(store: &dyn Store, now: i64, calls: &[Value]) -> CallsWritten {
     let calls = calls
         .iter()
         .map(|value| parse_call(&value.to_string()).expect("valid call"))
@@ -101,12 +101,13 @@ fn stored(status: EventStatus, ids: &[&str]) -> CallEventOutcome {
     })
 }
 
-async fn set_rules(store: &dyn Store, now: i64, rules: Value) {
+/// Sets the tenant's rules; how many waiting events they attached.
+async fn set_rules(store: &dyn Store, now: i64, rules: Value) -> u64 {
     let rules = parse_rules(&json!({ "rules": rules })).expect("valid rules");
     store
         .put_matching_rules(&tenant(), rules, at(now))
         .await
-        .expect("put rules");
+        .expect("put rules")
 }
 
 /// `(matchedBy, via)` of each event attached to `id`, by event id.
@@ -151,7 +152,8 @@ pub async fn an_event_with_a_session_id_attaches_whenever_its_call_arrives(store
     )
     .await;
     assert_eq!(early, stored(EventStatus::Pending, &[]));
-    put(store, 3, &[call("s2", 0, None, json!({}))]).await;
+    let late = put(store, 3, &[call("s2", 0, None, json!({}))]).await;
+    assert_eq!(late.late_matches, 1, "e2 waited for s2");
     assert_eq!(
         attached(store, "s1").await,
         [triple("e1", "sessionId", "call")]
@@ -422,25 +424,34 @@ pub async fn pending_events_wait_expire_and_are_retried_by_new_rules(store: &dyn
         stored(EventStatus::Pending, &[])
     );
     // Within the TTL: the call picks its event up.
-    put(
+    let c1 = put(
         store,
         60,
         &[call("c1", 0, None, json!({"numberDialed": "1"}))],
     )
     .await;
+    assert_eq!(c1.late_matches, 1);
     assert_eq!(
         attached(store, "c1").await,
         [triple("soon", "rule:n", "call")]
     );
     // Past the TTL: "never" is unmatched, and a matching call leaves it so.
     let later = TTL_SECONDS + 1;
-    put(
+    let c2 = put(
         store,
         later,
         &[call("c2", 0, None, json!({"numberDialed": "2"}))],
     )
     .await;
+    assert_eq!(c2.late_matches, 0);
     assert!(attached(store, "c2").await.is_empty());
+    // The sweep counts each event that crossed its TTL unattached once:
+    // none at the last moment of its TTL, both right after, none again.
+    let sweep = |expired_before| store.sweep_unmatched(expired_before);
+    assert_eq!(sweep(at(0)).await.expect("sweep"), 0);
+    assert_eq!(sweep(at(later - TTL_SECONDS)).await.expect("sweep"), 2);
+    assert_eq!(sweep(at(later - TTL_SECONDS)).await.expect("sweep"), 0);
+    assert_eq!(sweep(at(0)).await.expect("sweep"), 0, "never backwards");
     let unmatched = list(store, later, Some(EventStatus::Unmatched)).await;
     assert_eq!(unmatched, ["never", "other"]);
     assert_eq!(
@@ -453,7 +464,7 @@ pub async fn pending_events_wait_expire_and_are_retried_by_new_rules(store: &dyn
             .is_empty()
     );
     // New rules retry pending and unmatched events.
-    set_rules(
+    let retried = set_rules(
         store,
         later,
         json!([
@@ -462,6 +473,7 @@ pub async fn pending_events_wait_expire_and_are_retried_by_new_rules(store: &dyn
         ]),
     )
     .await;
+    assert_eq!(retried, 1);
     assert_eq!(
         attached(store, "c2").await,
         [triple("never", "rule:n", "call")]
@@ -476,12 +488,16 @@ pub async fn pending_events_wait_expire_and_are_retried_by_new_rules(store: &dyn
         attached(store, "c3").await.is_empty(),
         "a call does not wake an unmatched event"
     );
-    set_rules(
+    let swapped = set_rules(
         store,
         later + 1,
         json!([{"name": "m", "eventField": "/m", "callField": "metaData/m", "windowSeconds": 60}]),
     )
     .await;
+    assert_eq!(
+        swapped, 1,
+        "other attached; never, detached, is not counted"
+    );
     assert_eq!(
         attached(store, "c3").await,
         [triple("other", "rule:m", "call")]
@@ -523,7 +539,8 @@ pub async fn a_changed_call_takes_its_events_along(store: &dyn Store) {
             0,
             &[call("a", 0, Some(100), json!({"numberDialed": "1"}))]
         )
-        .await,
+        .await
+        .outcomes,
         [CallOutcome::Created]
     );
     send(store, 0, "e", unnamed(50, json!({"n": "1"}))).await;
@@ -534,16 +551,18 @@ pub async fn a_changed_call_takes_its_events_along(store: &dyn Store) {
             5,
             &[call("a", 0, Some(100), json!({"numberDialed": "2"}))]
         )
-        .await,
+        .await
+        .outcomes,
         [CallOutcome::Updated]
     );
     assert!(attached(store, "a").await.is_empty());
-    put(
+    let b = put(
         store,
         6,
         &[call("b", 40, Some(60), json!({"numberDialed": "1"}))],
     )
     .await;
+    assert_eq!(b.late_matches, 1, "e waited again once a lost it");
     assert_eq!(attached(store, "b").await, [triple("e", "rule:n", "call")]);
     let view = store
         .get_call(&tenant(), &session("a"))
