@@ -64,12 +64,14 @@ impl Auth {
     }
 }
 
-/// `total` batch requests of `size` items from `clients` clients.
+/// `total` batch requests of `size` items from `clients` clients; the
+/// items are numbered from `first`, so phases on one server stay new.
 pub(crate) async fn batches(
     server: &Server,
     clients: usize,
     total: usize,
     size: usize,
+    first: usize,
     cap: Duration,
 ) -> anyhow::Result<Phase> {
     let path = "/metadata-ingestion/v1/many-convo-metadata";
@@ -80,22 +82,30 @@ pub(crate) async fn batches(
         clients,
         total,
         cap,
-        move |n| (item::batch_body("b", n * size, size), size),
+        move |n| (item::batch_body("b", first + n * size, size), size),
     )
     .await
 }
 
-/// `total` single-item requests from `clients` clients.
+/// `total` single-item requests from `clients` clients, items numbered
+/// from `first`.
 pub(crate) async fn singles(
     server: &Server,
     clients: usize,
     total: usize,
+    first: usize,
     cap: Duration,
 ) -> anyhow::Result<Phase> {
     let path = "/metadata-ingestion/v1/single-convo-metadata";
-    run(server, &Auth::key(server), path, clients, total, cap, |n| {
-        (item::conversation("s", n), 1)
-    })
+    run(
+        server,
+        &Auth::key(server),
+        path,
+        clients,
+        total,
+        cap,
+        move |n| (item::conversation("s", first + n), 1),
+    )
     .await
 }
 

@@ -15,6 +15,7 @@ mod copy;
 mod import;
 mod item;
 mod load;
+mod overhead;
 mod raw;
 mod report;
 mod server;
@@ -90,6 +91,10 @@ struct Args {
     /// Rows in the file `inlet import` sends (scenario `import`).
     #[arg(long, default_value_t = 1_000_000)]
     import_rows: usize,
+    /// Rounds of the `overhead` scenario; each sends `--batches` and
+    /// `--singles` to both servers.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
 }
 
 /// What the benchmark measures.
@@ -101,6 +106,9 @@ enum Scenario {
     Calls,
     /// `inlet import` of an NDJSON file against the batch phase's rate.
     Import,
+    /// What logs, metrics and limits cost: two servers, one with them and
+    /// one without, measured in alternating rounds.
+    Overhead,
 }
 
 #[tokio::main]
@@ -120,6 +128,17 @@ async fn main() -> anyhow::Result<()> {
     match args.scenario {
         Scenario::Calls => return run_calls(&args, dir.path(), cap).await,
         Scenario::Import => return run_import(&args, dir.path(), cap).await,
+        Scenario::Overhead => {
+            let rounds = overhead::Rounds {
+                rounds: args.rounds,
+                batch_clients: args.batch_clients,
+                batches: args.batches,
+                batch_items: args.batch_items,
+                single_clients: args.single_clients,
+                singles: args.singles,
+            };
+            return overhead::run(&args.inlet, dir.path(), &rounds, cap, args.json).await;
+        }
         Scenario::Ingest => {}
     }
     let (target, _database) = match &args.database_url {
@@ -139,10 +158,11 @@ async fn main() -> anyhow::Result<()> {
         args.batch_clients,
         args.batches,
         args.batch_items,
+        0,
         cap,
     )
     .await?;
-    let single = load::singles(&server, args.single_clients, args.singles, cap).await?;
+    let single = load::singles(&server, args.single_clients, args.singles, 0, cap).await?;
     let peak_rss_kib = server.peak_rss_kib();
     drop(server);
     let wal_bytes = std::fs::metadata(dir.path().join("http").join("inlet.db-wal"))
@@ -182,6 +202,7 @@ async fn run_import(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow
         args.batch_clients,
         args.batches,
         args.batch_items,
+        0,
         cap,
     )
     .await?;

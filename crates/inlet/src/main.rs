@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod config;
 mod import;
 mod keys;
+mod log_buffer;
 mod rules;
 mod serve;
 mod store;

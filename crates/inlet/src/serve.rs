@@ -8,10 +8,10 @@ use anyhow::Context;
 use inlet_domain::SystemClock;
 use inlet_server::AppState;
 use tokio::net::TcpListener;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigArgs, LogFormat};
+use crate::log_buffer::{self, LogGuard};
 
 /// Options of `inlet serve`.
 #[derive(Debug, clap::Args)]
@@ -90,16 +90,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// How long a stopping server waits for the store's last checkpoint.
 const STORE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Logs to stderr through a background thread, so that a slow log pipe
-/// never stalls a request, one line per event, without the module path (it
-/// cost more than the rest of a request's log line) and without colour
-/// codes unless stderr is a terminal. Nothing is dropped: the writer blocks
-/// when its buffer is full, and the guard flushes the rest when dropped.
-fn init_logging(format: LogFormat) -> WorkerGuard {
+/// Logs to stderr through a background thread that writes the lines of
+/// many requests at once (see [`crate::log_buffer`]), one line per event,
+/// without the module path (it cost more than the rest of a request's log
+/// line) and without colour codes unless stderr is a terminal. Nothing is
+/// dropped: loggers wait when the buffer is full, and the guard writes the
+/// rest when dropped.
+fn init_logging(format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_from_env("INLET_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
+    let (writer, guard) = log_buffer::buffered(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
