@@ -234,11 +234,13 @@ impl MatchTx for SqliteMatch<'_> {
         keys: &[(String, Key)],
         attachment: Option<&Attachment>,
     ) -> Result<(), StoreError> {
-        let seq: i64 = db(self.0.query_row(
-            "UPDATE sequences SET value = value + 1 WHERE name = 'call_events' RETURNING value",
-            [],
-            |row| row.get(0),
-        ))?;
+        let seq: i64 = db(self
+            .0
+            .prepare_cached(
+                "UPDATE sequences SET value = value + 1 WHERE name = 'call_events' \
+                 RETURNING value",
+            )
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0))))?;
         let body = &event.event;
         db(self.0.prepare_cached(
             "INSERT INTO call_events (tenant, event_id, seq, content_hash, session_id, event_time, \
