@@ -3,7 +3,6 @@
 //! JSON envelope.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
@@ -41,10 +40,9 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
         id: uuid::Uuid::now_v7().to_string(),
         caller: OnceLock::new(),
     });
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    // A clone of the matched path is a reference count, not a copy.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let method = request.method().clone();
     request.extensions_mut().insert(Arc::clone(&context));
 
@@ -57,7 +55,7 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
     }
     let latency = started.elapsed();
     let status = response.status().as_u16();
-    record(&route, status, latency);
+    crate::metrics::record_request(route, status, latency);
     let (api_id, tenant) = context.caller.get().map_or(("-", "-"), |(api_id, tenant)| {
         (api_id.as_str(), tenant.as_str())
     });
@@ -72,19 +70,6 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
         "request"
     );
     response
-}
-
-/// Counts the request and its latency. `route` is the matched route template
-/// (or `unmatched`), never the raw path, so ids cannot multiply the series.
-fn record(route: &str, status: u16, latency: Duration) {
-    metrics::counter!(
-        "inlet_http_requests_total",
-        "route" => route.to_owned(),
-        "status" => status.to_string()
-    )
-    .increment(1);
-    metrics::histogram!("inlet_http_request_seconds", "route" => route.to_owned())
-        .record(latency.as_secs_f64());
 }
 
 fn render(request_id: &str, error: &ApiError, original: Response) -> Response {

@@ -9,7 +9,8 @@
 //! process), and `/metrics` can then be served by the main router and by
 //! [`metrics_router`] on a separate listener alike.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Json;
@@ -18,6 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
@@ -149,6 +151,56 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     if let Err(err) = started {
         tracing::warn!(error = %err, "cannot start the metrics upkeep thread; scrapes still drain");
     }
+}
+
+/// The request series of one route, registered once: recording through a
+/// kept handle is an atomic add, where the macros would build, hash and
+/// look up a labelled key on every request.
+struct RouteSeries {
+    latency: Histogram,
+    by_status: Vec<(u16, Counter)>,
+}
+
+static ROUTE_SERIES: LazyLock<Mutex<HashMap<String, RouteSeries>>> = LazyLock::new(Mutex::default);
+
+/// Counts one answered request and its latency in
+/// `inlet_http_requests_total{route,status}` and
+/// `inlet_http_request_seconds{route}`. `route` is a route template (or
+/// `unmatched`), never a raw path, so ids cannot multiply the series.
+/// Records nothing until [`install_recorder`] ran: handles taken before
+/// would stay no-ops.
+pub(crate) fn record_request(route: &str, status: u16, latency: Duration) {
+    if HANDLE.get().is_none() {
+        return;
+    }
+    let mut routes = ROUTE_SERIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let series = match routes.get_mut(route) {
+        Some(series) => series,
+        None => routes.entry(route.to_owned()).or_insert_with(|| RouteSeries {
+            latency: metrics::histogram!("inlet_http_request_seconds", "route" => route.to_owned()),
+            by_status: Vec::new(),
+        }),
+    };
+    series.latency.record(latency.as_secs_f64());
+    let counter = match series
+        .by_status
+        .iter()
+        .position(|(code, _)| *code == status)
+    {
+        Some(index) => &series.by_status[index].1,
+        None => {
+            let counter = metrics::counter!(
+                "inlet_http_requests_total",
+                "route" => route.to_owned(),
+                "status" => status.to_string()
+            );
+            series.by_status.push((status, counter));
+            &series.by_status[series.by_status.len() - 1].1
+        }
+    };
+    counter.increment(1);
 }
 
 /// A router serving only `/metrics`, for a listener of its own
