@@ -239,7 +239,10 @@ pub async fn serve(
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await;
+    // Waiting for the aborted task drops its state, and with it its handle
+    // on the store, before the caller waits for the store to close.
     sweeper.abort();
+    let _ = sweeper.await;
     served
 }
 
