@@ -234,13 +234,16 @@ impl MatchTx for SqliteMatch<'_> {
         keys: &[(String, Key)],
         attachment: Option<&Attachment>,
     ) -> Result<(), StoreError> {
+        // Read, then write: `RETURNING` would build a temporary table for
+        // its one row on every event.
         let seq: i64 = db(self
             .0
-            .prepare_cached(
-                "UPDATE sequences SET value = value + 1 WHERE name = 'call_events' \
-                 RETURNING value",
-            )
+            .prepare_cached("SELECT value + 1 FROM sequences WHERE name = 'call_events'")
             .and_then(|mut statement| statement.query_row([], |row| row.get(0))))?;
+        db(self
+            .0
+            .prepare_cached("UPDATE sequences SET value = ?1 WHERE name = 'call_events'")
+            .and_then(|mut statement| statement.execute([seq])))?;
         let body = &event.event;
         db(self.0.prepare_cached(
             "INSERT INTO call_events (tenant, event_id, seq, content_hash, session_id, event_time, \
