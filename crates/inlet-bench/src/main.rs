@@ -141,16 +141,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::Ingest => {}
     }
-    let (target, _database) = match &args.database_url {
-        Some(url) => {
-            let database = scratch(url).await?;
-            (
-                server::Target::Postgres(database.url().to_owned()),
-                Some(database),
-            )
-        }
-        None => (server::Target::DataDir(dir.path().join("http")), None),
-    };
+    let (target, _database) =
+        target(args.database_url.as_deref(), &dir.path().join("http")).await?;
     let server =
         server::Server::start(&args.inlet, &target, args.nodes, args.instrumentation).await?;
     let batch = load::batches(
@@ -238,16 +230,7 @@ async fn run_import(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow
 
 /// The call-matching scenario on the embedded store (or PostgreSQL).
 async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow::Result<()> {
-    let (target, _database) = match &args.database_url {
-        Some(url) => {
-            let database = scratch(url).await?;
-            (
-                server::Target::Postgres(database.url().to_owned()),
-                Some(database),
-            )
-        }
-        None => (server::Target::DataDir(dir.join("calls")), None),
-    };
+    let (target, _database) = target(args.database_url.as_deref(), &dir.join("calls")).await?;
     let server =
         server::Server::start(&args.inlet, &target, args.nodes, args.instrumentation).await?;
     let measured = calls::run(
@@ -311,6 +294,22 @@ async fn raw_limit(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
             copy::copy_limit(database.url(), args.batches, args.batch_items, cap).await
         }
     }
+}
+
+/// Where the benchmarked servers store: a fresh PostgreSQL database on the
+/// server of `database_url` (dropped with the second value), else `data_dir`.
+async fn target(
+    database_url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(server::Target, Option<ScratchDatabase>)> {
+    Ok(match database_url {
+        Some(url) => {
+            let database = scratch(url).await?;
+            let target = server::Target::Postgres(database.url().to_owned());
+            (target, Some(database))
+        }
+        None => (server::Target::DataDir(data_dir.to_owned()), None),
+    })
 }
 
 /// A fresh database on the server of `url`, dropped with the result.
