@@ -204,33 +204,37 @@ async fn a_known_workload_moves_every_counter_by_exactly_its_size() {
     call_events_count_every_matching_outcome_once(&app).await;
 }
 
-/// Call events: one matched on arrival and three pending; a call then
-/// attaches two of them (one by session id, one by rule), and the third
-/// reaches its TTL. New rules that attach nothing count nothing.
+/// Call events: one matched on arrival and four pending; a call then
+/// attaches two of them (one by session id, one by rule), new rules attach
+/// a third, and the fourth reaches its TTL.
 async fn call_events_count_every_matching_outcome_once(app: &TestApp) {
     let before = scrape(app).await;
-    let rules = json!({"rules": [{"name": "n", "eventField": "/n", "callField": "numberDialed",
-        "windowSeconds": 60}]});
-    let put_rules = || async {
+    let rule = |name: &str, field: &str| {
+        json!({"name": name, "eventField": format!("/{name}"), "callField": field,
+            "windowSeconds": 60})
+    };
+    let put_rules = |rules: Vec<serde_json::Value>| async move {
         app.client
             .put(app.url("/callevent/v1/matching-rules"))
             .header("asapp-api-id", &app.key.api_id)
             .header("asapp-api-secret", &app.key.secret)
-            .json(&rules)
+            .json(&json!({ "rules": rules }))
             .send()
             .await
             .expect("request")
     };
-    ok_json(put_rules().await).await;
+    ok_json(put_rules(vec![rule("n", "numberDialed")]).await).await;
     let now = app.clock.now().to_string();
     let call = |id: &str, dialed: &str| {
-        json!({"sessionId": id, "startTime": now, "numberDialed": dialed}).to_string()
+        json!({"sessionId": id, "startTime": now, "numberDialed": dialed, "metaData": {"m": id}})
+            .to_string()
     };
     ok_json(app.post("/callevent/v1/calls", &call("s0", "0")).await).await;
     let events = [
         (json!({"sessionId": "s0", "metadata": {}}), "matched"),
         (json!({"sessionId": "s1", "metadata": {}}), "pending"),
         (json!({"metadata": {"n": "1"}}), "pending"),
+        (json!({"metadata": {"m": "s0"}}), "pending"),
         (json!({"metadata": {"n": "9"}}), "pending"),
     ];
     for (mut event, status) in events {
@@ -242,7 +246,8 @@ async fn call_events_count_every_matching_outcome_once(app: &TestApp) {
         assert_eq!(answer.await["status"], status, "{event}");
     }
     ok_json(app.post("/callevent/v1/calls", &call("s1", "1")).await).await;
-    ok_json(put_rules().await).await;
+    let both = vec![rule("n", "numberDialed"), rule("m", "metaData/m")];
+    ok_json(put_rules(both).await).await;
     app.clock.advance_seconds(24 * 3600 + 1);
     // The server's own sweep may run first; either way each event counts once.
     let state = inlet_server::AppState::new(
@@ -259,8 +264,8 @@ async fn call_events_count_every_matching_outcome_once(app: &TestApp) {
         expected(
             "inlet_call_events_total",
             &[
-                (r#"outcome="matched""#, 1.0 + 2.0),
-                (r#"outcome="pending""#, 3.0),
+                (r#"outcome="matched""#, 1.0 + 2.0 + 1.0),
+                (r#"outcome="pending""#, 4.0),
                 (r#"outcome="unmatched""#, 1.0),
             ]
         )
