@@ -143,6 +143,8 @@ impl SqliteStore {
 
     /// Queues `work` (writing `items` items) for the writer and waits for
     /// its answer, which comes after the group it ran in has committed.
+    /// `work` comes back with the answer and is dropped here, off the
+    /// writer's thread.
     async fn write<T: Send + 'static>(
         &self,
         items: usize,
@@ -158,9 +160,11 @@ impl SqliteStore {
                 StoreError::Unavailable("sqlite writer stopped".into())
             }
         })?;
-        answer
+        let (result, work) = answer
             .await
-            .map_err(|_| StoreError::Unavailable("sqlite writer stopped".into()))?
+            .map_err(|_| StoreError::Unavailable("sqlite writer stopped".into()))?;
+        drop(work);
+        result
     }
 
     /// Runs `query` on a reader connection in the blocking pool.
