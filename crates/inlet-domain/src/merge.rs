@@ -15,8 +15,14 @@ use crate::{Attribute, FieldChange, FieldValue};
 /// straight from the changes without building a map. Validated items name
 /// each field at most once, which is what makes the shortcut exact.
 pub fn new_profile_json(changes: &[FieldChange]) -> String {
-    // Serialising strings, integers and string lists into a String cannot fail.
-    serde_json::to_string(&NewProfile(changes)).unwrap_or_else(|_| "{}".to_owned())
+    // Room for a typical profile (well under 1 KiB) in one allocation.
+    let mut text = Vec::with_capacity(1024);
+    // Serialising strings, integers and string lists into a Vec cannot fail.
+    if serde_json::to_writer(&mut text, &NewProfile(changes)).is_err() {
+        return "{}".to_owned();
+    }
+    // serde_json writes UTF-8 only.
+    String::from_utf8(text).unwrap_or_else(|_| "{}".to_owned())
 }
 
 struct NewProfile<'a>(&'a [FieldChange]);
@@ -45,11 +51,22 @@ impl Serialize for AttributeList<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for attribute in self.0 {
-            seq.serialize_element(&serde_json::json!({
-                "name": attribute.name, "value": attribute.value
-            }))?;
+            seq.serialize_element(&StoredAttribute(attribute))?;
         }
         seq.end()
+    }
+}
+
+/// An attribute as a profile stores it: `{"name": …, "value": …}`, the
+/// same text `merge_into` gives, without building a map per attribute.
+struct StoredAttribute<'a>(&'a Attribute);
+
+impl Serialize for StoredAttribute<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("name", &self.0.name)?;
+        map.serialize_entry("value", &self.0.value)?;
+        map.end()
     }
 }
 
