@@ -75,6 +75,7 @@ pub(crate) async fn batches(
     cap: Duration,
 ) -> anyhow::Result<Phase> {
     let path = "/metadata-ingestion/v1/many-convo-metadata";
+    let bodies = item::Numbered::batch("b", size);
     run(
         server,
         &Auth::key(server),
@@ -82,7 +83,7 @@ pub(crate) async fn batches(
         clients,
         total,
         cap,
-        move |n| (item::batch_body("b", first + n * size, size), size),
+        move |n| (bodies.body(first + n * size), size),
     )
     .await
 }
@@ -97,6 +98,7 @@ pub(crate) async fn singles(
     cap: Duration,
 ) -> anyhow::Result<Phase> {
     let path = "/metadata-ingestion/v1/single-convo-metadata";
+    let bodies = item::Numbered::single("s");
     run(
         server,
         &Auth::key(server),
@@ -104,7 +106,7 @@ pub(crate) async fn singles(
         clients,
         total,
         cap,
-        move |n| (item::conversation("s", first + n), 1),
+        move |n| (bodies.body(first + n), 1),
     )
     .await
 }
