@@ -11,7 +11,7 @@
 
 use inlet_domain::{conflict_message, merge_into};
 use inlet_store::{AcceptedItem, EntryOutcome, IngestBatch, IngestEntry, RejectedItem};
-use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, params};
 use serde_json::{Map, Value};
 
 use crate::credential::corrupt;
@@ -73,7 +73,8 @@ impl<'tx> BatchWriter<'tx> {
             )?,
             insert_profile: tx.prepare_cached(
                 "INSERT INTO entities (tenant, kind, entity_id, metadata, first_seen_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+                 ON CONFLICT (tenant, kind, entity_id) DO NOTHING",
             )?,
             update_profile: tx.prepare_cached(
                 "UPDATE entities SET metadata = ?4, updated_at = MAX(updated_at, ?5) \
@@ -118,35 +119,38 @@ impl<'tx> BatchWriter<'tx> {
     }
 
     /// Creates the entity with the precomputed profile, or merges the item
-    /// into the stored one.
+    /// into the stored one. The insert comes first: most items name an
+    /// entity not seen before, and for those the insert's own look-up is
+    /// the only one.
     fn apply(&mut self, accepted: &AcceptedItem) -> rusqlite::Result<()> {
         let (batch, item) = (self.batch, &accepted.item);
+        let now = batch.received_at.as_micros();
+        let created = self.insert_profile.execute(params![
+            batch.tenant.as_str(),
+            item.kind.as_str(),
+            item.entity_id.as_str(),
+            accepted.new_profile(),
+            now
+        ])?;
+        if created > 0 {
+            return Ok(());
+        }
         let key = params![
             batch.tenant.as_str(),
             item.kind.as_str(),
             item.entity_id.as_str()
         ];
-        let stored: Option<String> = self
-            .find_profile
-            .query_row(key, |row| row.get(0))
-            .optional()?;
-        let now = batch.received_at.as_micros();
-        let (statement, metadata) = match stored {
-            None => (&mut self.insert_profile, accepted.new_profile().to_owned()),
-            Some(text) => {
-                // A stored profile that no longer parses is an error, never
-                // silently replaced by an empty one.
-                let mut profile: Map<String, Value> =
-                    serde_json::from_str(&text).map_err(|_| corrupt(0))?;
-                merge_into(&mut profile, &item.changes);
-                (&mut self.update_profile, Value::Object(profile).to_string())
-            }
-        };
-        statement.execute(params![
+        let stored: String = self.find_profile.query_row(key, |row| row.get(0))?;
+        // A stored profile that no longer parses is an error, never
+        // silently replaced by an empty one.
+        let mut profile: Map<String, Value> =
+            serde_json::from_str(&stored).map_err(|_| corrupt(0))?;
+        merge_into(&mut profile, &item.changes);
+        self.update_profile.execute(params![
             batch.tenant.as_str(),
             item.kind.as_str(),
             item.entity_id.as_str(),
-            metadata,
+            Value::Object(profile).to_string(),
             now
         ])?;
         Ok(())
