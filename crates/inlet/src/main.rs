@@ -12,6 +12,7 @@ mod config;
 mod import;
 mod keys;
 mod log_buffer;
+mod log_format;
 mod rules;
 mod serve;
 mod store;

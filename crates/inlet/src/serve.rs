@@ -12,6 +12,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigArgs, LogFormat};
 use crate::log_buffer::{self, LogGuard};
+use crate::log_format;
 
 /// Options of `inlet serve`.
 #[derive(Debug, clap::Args)]
@@ -93,7 +94,8 @@ const STORE_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Logs to stderr through a background thread that writes the lines of
 /// many requests at once (see [`crate::log_buffer`]), one line per event,
 /// without the module path (it cost more than the rest of a request's log
-/// line) and without colour codes unless stderr is a terminal. Nothing is
+/// line), in [`crate::log_format::Plain`] or JSON, and without colour codes
+/// unless stderr is a terminal. Nothing is
 /// dropped: loggers wait when the buffer is full, and the guard writes the
 /// rest when dropped.
 fn init_logging(format: LogFormat) -> LogGuard {
@@ -105,7 +107,7 @@ fn init_logging(format: LogFormat) -> LogGuard {
         .with_target(false)
         .with_writer(writer);
     match format {
-        LogFormat::Human => builder.init(),
+        LogFormat::Human => builder.event_format(log_format::Plain).init(),
         LogFormat::Json => builder.json().init(),
     }
     guard
