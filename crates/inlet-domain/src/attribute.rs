@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::Json;
+use crate::item::Element;
 
 /// One named attribute of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +47,11 @@ impl Attribute {
         }
         let mut parsed: Vec<Self> = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
-            let at = format!("{field}[{i}]");
-            if let Some(attribute) = Self::parse_one(&at, entry, problems, warnings) {
+            let at = Element {
+                list: field,
+                index: i,
+            };
+            if let Some(attribute) = Self::parse_one(at, entry, problems, warnings) {
                 if parsed.iter().any(|seen| seen.name == attribute.name) {
                     problems.push(format!(
                         "{at}.name repeats an earlier attribute name (each name may appear once)"
@@ -60,7 +64,7 @@ impl Attribute {
     }
 
     fn parse_one(
-        at: &str,
+        at: Element<'_>,
         entry: &Json,
         problems: &mut Vec<String>,
         warnings: &mut Vec<String>,
@@ -90,7 +94,7 @@ impl Attribute {
     }
 
     fn string(
-        at: &str,
+        at: Element<'_>,
         key: &str,
         keys: &[(Cow<'_, str>, Json<'_>)],
         max: usize,

@@ -4,6 +4,7 @@
 //! (DESIGN.md §3.2), so checks append to a list instead of returning early.
 
 use std::borrow::Cow;
+use std::fmt::{self, Display};
 
 use email_address::EmailAddress;
 
@@ -203,7 +204,7 @@ impl Parser {
         }
     }
 
-    fn string<'a>(&mut self, name: &str, value: &'a Json) -> Option<&'a str> {
+    fn string<'a>(&mut self, name: impl Display, value: &'a Json) -> Option<&'a str> {
         match value {
             Json::String(text) => Some(text),
             other => {
@@ -221,7 +222,7 @@ impl Parser {
         self.within(name, text, max).then(|| text.to_owned())
     }
 
-    fn within(&mut self, name: &str, text: &str, max: usize) -> bool {
+    fn within(&mut self, name: impl Display, text: &str, max: usize) -> bool {
         // Bytes bound characters from above: skip counting short strings.
         if text.len() <= max {
             return true;
@@ -238,7 +239,7 @@ impl Parser {
 
     fn patterned(
         &mut self,
-        name: &str,
+        name: impl Display + Copy,
         value: &Json,
         charset: Charset,
         max: usize,
@@ -339,7 +340,15 @@ impl Parser {
             .iter()
             .enumerate()
             .filter_map(|(i, element)| {
-                self.patterned(&format!("{name}[{i}]"), element, charset, max)
+                self.patterned(
+                    Element {
+                        list: name,
+                        index: i,
+                    },
+                    element,
+                    charset,
+                    max,
+                )
             })
             .collect();
         (self.problems.len() == before).then_some(parsed)
@@ -366,5 +375,19 @@ impl Parser {
             problems: self.problems,
             warnings: self.warnings,
         }
+    }
+}
+
+/// The path of a list element in messages, `companySegment[2]`: formatted
+/// only when a message names it, not for every element checked.
+#[derive(Clone, Copy)]
+pub(crate) struct Element<'a> {
+    pub(crate) list: &'a str,
+    pub(crate) index: usize,
+}
+
+impl Display for Element<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.list, self.index)
     }
 }
