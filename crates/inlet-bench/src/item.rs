@@ -21,14 +21,17 @@ pub(crate) fn conversation(run: &str, n: usize) -> String {
     )
 }
 
-/// Writes `rows` items, one per line, to `path`.
+/// Writes `rows` items, one per line, to `path`, and syncs the file: the
+/// kernel writing it back during the import would compete with the
+/// server's commits for the disk.
 pub(crate) fn write_ndjson(path: &std::path::Path, run: &str, rows: usize) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     for n in 0..rows {
         writeln!(out, "{}", conversation(run, n))?;
     }
-    out.flush()
+    out.flush()?;
+    out.get_ref().sync_all()
 }
 
 /// `{"items":[...]}` with `count` items numbered from `first`.
