@@ -407,6 +407,33 @@ mod tests {
         page.lines().find(|line| line.starts_with(series))
     }
 
+    /// Records the name of the thread that drops it.
+    struct DropSpy(std::sync::mpsc::Sender<Option<String>>);
+
+    impl Drop for DropSpy {
+        fn drop(&mut self) {
+            let name = std::thread::current().name().map(str::to_owned);
+            let _ = self.0.send(name);
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn what_a_job_captured_is_freed_by_the_caller_not_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open_with_queue(dir.path(), 8).expect("open");
+        let (dropped, on) = std::sync::mpsc::channel();
+        let spy = DropSpy(dropped);
+        let caller = std::thread::current().name().map(str::to_owned);
+        store
+            .write(1, move |_| {
+                let _captured = &spy;
+                Ok(())
+            })
+            .await
+            .expect("write");
+        assert_eq!(on.try_recv().expect("dropped by now"), caller);
+    }
+
     #[test]
     fn queued_items_show_in_the_gauge_and_refused_writes_count_as_shed() {
         const QUEUE: usize = 2;

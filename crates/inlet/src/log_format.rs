@@ -206,55 +206,30 @@ impl Visit for Fields<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use tracing_subscriber::fmt::MakeWriter;
+    use std::io::{Read, Seek};
+    use std::sync::Arc;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Captured {
-        type Writer = Self;
-
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
 
     fn lines(emit: impl FnOnce()) -> Vec<String> {
         lines_with(false, emit)
     }
 
     fn lines_with(ansi: bool, emit: impl FnOnce()) -> Vec<String> {
-        let captured = Captured::default();
+        // `Arc<File>` is a MakeWriter: the lines land in the file, read back
+        // once the subscriber is gone.
+        let file = Arc::new(tempfile::tempfile().expect("temp file"));
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(ansi)
             .event_format(Plain)
-            .with_writer(captured.clone())
+            .with_writer(Arc::clone(&file))
             .finish();
         tracing::subscriber::with_default(subscriber, emit);
-        let bytes = captured.0.lock().expect("captured").clone();
-        String::from_utf8(bytes)
-            .expect("utf-8")
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        let mut text = String::new();
+        let mut file = &*file;
+        file.rewind().expect("rewind");
+        file.read_to_string(&mut text).expect("utf-8 lines");
+        text.lines().map(str::to_owned).collect()
     }
 
     #[test]
