@@ -1,13 +1,15 @@
 //! inlet's embedded default store: one SQLite file in WAL mode.
 //!
 //! Writes go through one writer thread that commits whatever is queued in a
-//! single transaction with `synchronous=FULL` (group commit, see
-//! [`writer`](crate::writer)); reads run on a small pool of reader
+//! single transaction (group commit, see [`writer`](crate::writer)); a
+//! second thread syncs each commit to disk before its callers hear of it
+//! ([`durable`](crate::durable)); reads run on a small pool of reader
 //! connections in `spawn_blocking`, so neither ever blocks the async runtime.
 
 mod call;
 mod checkpoint;
 mod credential;
+mod durable;
 mod error;
 mod ingest;
 mod read;
@@ -15,6 +17,7 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -60,6 +63,8 @@ pub struct SqliteStore {
     readers: Arc<ReaderPool>,
     /// Parsed matching rules, checked against their stored version.
     rules: Arc<RuleCache>,
+    /// Set when a sync to disk failed: the store takes no more writes.
+    sync_failed: Arc<AtomicBool>,
 }
 
 /// Tells when the store's writer and checkpoint threads have ended: after
@@ -112,15 +117,20 @@ impl SqliteStore {
         let mut conn = Connection::open(&path).map_err(store_error)?;
         schema::configure(&conn).map_err(store_error)?;
         schema::migrate(&mut conn).map_err(store_error)?;
-        // Checkpoints run on their own thread (see checkpoint.rs).
+        // Checkpoints run on their own thread (see checkpoint.rs), and so
+        // does the sync that makes each commit durable (see durable.rs).
         conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(store_error)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(store_error)?;
         let thread_error = |err| StoreError::Other(format!("cannot start a store thread: {err}"));
         // Each thread holds a sender; when both have ended, the channel closes.
         let (alive, closed) = std::sync::mpsc::channel();
         let (checkpoints, catch_up) =
             checkpoint::spawn(path.clone(), alive.clone()).map_err(thread_error)?;
-        let writer = writer::spawn(conn, MAX_QUEUE_JOBS, checkpoints, catch_up, alive)
+        let handoff = durable::spawn(&path, alive.clone()).map_err(thread_error)?;
+        let sync_failed = Arc::clone(&handoff.failed);
+        let writer = writer::spawn(conn, MAX_QUEUE_JOBS, handoff, checkpoints, catch_up, alive)
             .map_err(thread_error)?;
 
         Ok(Self {
@@ -132,6 +142,7 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             }),
             rules: Arc::default(),
+            sync_failed,
         })
     }
 
@@ -142,7 +153,7 @@ impl SqliteStore {
     }
 
     /// Queues `work` (writing `items` items) for the writer and waits for
-    /// its answer, which comes after the group it ran in has committed.
+    /// its answer, which comes after the group it ran in is on disk.
     /// `work` comes back with the answer and is dropped here, off the
     /// writer's thread.
     async fn write<T: Send + 'static>(
@@ -288,6 +299,9 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        if self.sync_failed.load(Ordering::Acquire) {
+            return Err(durable::stopped());
+        }
         if self.writer.is_closed() {
             return Err(StoreError::Unavailable("sqlite writer stopped".into()));
         }

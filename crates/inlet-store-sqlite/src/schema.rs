@@ -205,8 +205,10 @@ const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 const CACHE_KIB: i64 = 64 * 1024;
 
 /// Connection settings every connection gets: WAL for concurrent readers,
-/// `synchronous=FULL` so a commit is on disk before `ingest` returns, and a
-/// busy timeout so the CLI and the server can share one file.
+/// `synchronous=FULL` so a commit (a migration's, say) is on disk when it
+/// returns, and a busy timeout so the CLI and the server can share one file.
+/// The writer then turns to `NORMAL` and syncs on a thread of its own
+/// (see [`durable`](crate::durable)).
 pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // Takes effect only on a database that has no tables yet.

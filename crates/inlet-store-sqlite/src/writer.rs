@@ -4,15 +4,18 @@
 //! SQLite allows one writer at a time anyway; funnelling every write through
 //! one thread turns N concurrent requests into one transaction and one fsync
 //! instead of N, which is where the embedded store's throughput comes from.
+//! The fsync itself runs on the next thread along (see
+//! [`durable`](crate::durable)), which answers the callers.
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use inlet_store::StoreError;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::{self, CatchUp, Nudge};
+use crate::durable::{Committed, Handoff};
 use crate::error::store_error;
 
 /// Most items one transaction takes from the queue: big enough to amortise
@@ -20,7 +23,7 @@ use crate::error::store_error;
 const MAX_GROUP_ITEMS: usize = 8_000;
 
 /// One unit of work for the writer: what it writes inside the group's
-/// transaction, and where its answer goes once the group has committed.
+/// transaction, and where its answer goes once the group is on disk.
 pub(crate) type Job = Box<dyn Work>;
 
 /// A job, with its result type erased so one queue carries every kind.
@@ -96,11 +99,14 @@ where
     }
 }
 
-/// Starts the writer thread on `conn`. The thread ends when every sender of
-/// the returned queue is dropped, after finishing the jobs already queued.
+/// Starts the writer thread on `conn`, which hands what it commits to
+/// `handoff` (see [`durable`](crate::durable)). The thread ends when every
+/// sender of the returned queue is dropped, after finishing the jobs
+/// already queued, or when a sync has failed.
 pub(crate) fn spawn(
     conn: Connection,
     queue_jobs: usize,
+    handoff: Handoff,
     checkpoints: Nudge,
     catch_up: CatchUp,
     alive: std::sync::mpsc::Sender<()>,
@@ -109,7 +115,7 @@ pub(crate) fn spawn(
     thread::Builder::new()
         .name("inlet-sqlite-writer".into())
         .spawn(move || {
-            run(conn, receiver, &checkpoints, &catch_up);
+            run(conn, receiver, &handoff, &checkpoints, &catch_up);
             drop(alive);
         })?;
     Ok(sender)
@@ -118,10 +124,16 @@ pub(crate) fn spawn(
 fn run(
     mut conn: Connection,
     mut queue: mpsc::Receiver<Job>,
+    handoff: &Handoff,
     checkpoints: &Nudge,
     catch_up: &CatchUp,
 ) {
     while let Some(first) = queue.blocking_recv() {
+        if handoff.failed() {
+            // Dropping the queue fails the waiting jobs, and closes the
+            // store for readiness checks.
+            break;
+        }
         let mut items = first.items();
         let mut group = vec![first];
         while items < MAX_GROUP_ITEMS {
@@ -134,8 +146,16 @@ fn run(
             }
         }
         let started = Instant::now();
-        commit_group(&mut conn, group);
-        record_commit(items, started.elapsed());
+        let jobs = commit_group(&mut conn, group);
+        let committed = Committed {
+            jobs,
+            items,
+            started,
+        };
+        if handoff.groups.send(committed).is_err() {
+            tracing::error!("sqlite sync thread stopped; the writer stops");
+            break;
+        }
         if catch_up.take() {
             if let Err(err) = checkpoint::passive(&conn) {
                 tracing::warn!(error = %err, "writer wal checkpoint failed");
@@ -146,24 +166,13 @@ fn run(
     tracing::debug!("sqlite writer stopped");
 }
 
-/// Adds one group commit to `inlet_commit_items` and `inlet_commit_seconds`
-/// (DESIGN.md §3b); a credential change counts as one item.
-fn record_commit(items: usize, took: Duration) {
-    metrics::histogram!("inlet_commit_items").record(items as f64);
-    metrics::histogram!("inlet_commit_seconds").record(took.as_secs_f64());
-}
-
 /// Commits `group` in one transaction. If a job or the commit fails, the
 /// transaction is rolled back and each job is retried in a transaction of
-/// its own, so one failing job cannot fail its neighbours.
-fn commit_group(conn: &mut Connection, mut group: Vec<Job>) {
+/// its own, so one failing job cannot fail its neighbours. Returns each
+/// job with its failure, if any.
+fn commit_group(conn: &mut Connection, mut group: Vec<Job>) -> Vec<(Job, Option<StoreError>)> {
     let err = match run_in_transaction(conn, &mut group) {
-        Ok(()) => {
-            for job in group {
-                job.answer(None);
-            }
-            return;
-        }
+        Ok(()) => return group.into_iter().map(|job| (job, None)).collect(),
         Err(err) => err,
     };
     if group.len() > 1 {
@@ -172,18 +181,20 @@ fn commit_group(conn: &mut Connection, mut group: Vec<Job>) {
     if group.len() == 1 || matches!(err, StoreError::Unavailable(_)) {
         // A busy, full or failing disk fails every job alike: answer them all
         // now (503 upstream) rather than retrying each into the same wall.
-        for job in group {
-            job.answer(Some(err.clone()));
-        }
-        return;
+        return group
+            .into_iter()
+            .map(|job| (job, Some(err.clone())))
+            .collect();
     }
-    for job in group {
-        let mut alone = vec![job];
-        let failed = run_in_transaction(conn, &mut alone).err();
-        for job in alone {
-            job.answer(failed.clone());
-        }
-    }
+    group
+        .into_iter()
+        .map(|job| {
+            let mut alone = [job];
+            let failed = run_in_transaction(conn, &mut alone).err();
+            let [job] = alone;
+            (job, failed)
+        })
+        .collect()
 }
 
 /// Runs `jobs` in one transaction and commits it; on any failure the
