@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use inlet_domain::{ApiId, TenantId};
@@ -16,6 +16,9 @@ use crate::ApiError;
 
 /// The response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// [`REQUEST_ID_HEADER`] parsed once, not on every answer.
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// What the server knows about the request being handled.
 #[derive(Debug)]
@@ -51,7 +54,7 @@ pub(crate) async fn request_context(mut request: Request, next: Next) -> Respons
         response = render(&context.id, &error, response);
     }
     if let Ok(value) = HeaderValue::from_str(&context.id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        response.headers_mut().insert(REQUEST_ID, value);
     }
     let latency = started.elapsed();
     let status = response.status().as_u16();

@@ -111,9 +111,16 @@ impl Default for Limits {
     }
 }
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs, behind one reference count: axum clones the
+/// state for every middleware and extractor that takes it, several times a
+/// request, and each clone of a struct of `Arc`s was an atomic update per
+/// field, on counters every worker thread shares.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The contents of an [`AppState`]; its fields are reached through it.
+#[derive(Clone)]
+pub struct Shared {
     /// Where data lives.
     pub store: Arc<dyn Store>,
     /// The source of "now".
@@ -130,10 +137,18 @@ pub struct AppState {
     pub tokens: Arc<TokenKey>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     /// State over `store` with the given clock and limits.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             store,
             clock,
             credentials: Arc::default(),
@@ -141,13 +156,13 @@ impl AppState {
             limiter: Arc::default(),
             calls: CallSettings::default(),
             tokens: Arc::default(),
-        }
+        }))
     }
 
     /// This state with other call-metadata settings.
     #[must_use]
     pub fn with_call_settings(mut self, calls: CallSettings) -> Self {
-        self.calls = calls;
+        Arc::make_mut(&mut self.0).calls = calls;
         self
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use inlet_domain::{ApiId, Timestamp};
@@ -187,6 +187,11 @@ fn seconds_to_next_day(now: Timestamp) -> u64 {
 /// Where the auth extractor leaves the allowance for [`rate_limit_headers`].
 pub(crate) type AllowanceSlot = Arc<OnceLock<Allowance>>;
 
+// Names built once: a `&str` name is parsed and checked on every insert.
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
 /// Middleware: gives the request an [`AllowanceSlot`] and writes
 /// `X-RateLimit-Limit`, `-Remaining` and `-Reset` (seconds) on the answer of
 /// every request whose key was checked, including its 429s.
@@ -196,15 +201,9 @@ pub(crate) async fn rate_limit_headers(mut request: Request, next: Next) -> Resp
     let mut response = next.run(request).await;
     if let Some(allowance) = slot.get().filter(|a| **a != Allowance::UNLIMITED) {
         let headers = response.headers_mut();
-        headers.insert("x-ratelimit-limit", HeaderValue::from(allowance.limit));
-        headers.insert(
-            "x-ratelimit-remaining",
-            HeaderValue::from(allowance.remaining),
-        );
-        headers.insert(
-            "x-ratelimit-reset",
-            HeaderValue::from(allowance.reset_seconds),
-        );
+        headers.insert(LIMIT, HeaderValue::from(allowance.limit));
+        headers.insert(REMAINING, HeaderValue::from(allowance.remaining));
+        headers.insert(RESET, HeaderValue::from(allowance.reset_seconds));
     }
     response
 }

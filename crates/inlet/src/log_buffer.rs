@@ -115,7 +115,7 @@ fn write_until_closed(shared: &Shared, mut out: impl Write) {
     }
 }
 
-impl Write for BufferedStderr {
+impl Write for &BufferedStderr {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let mut state = self.0.state();
         while state.lines.len() >= MAX_BUFFERED_BYTES && !state.closed {
@@ -138,11 +138,13 @@ impl Write for BufferedStderr {
     }
 }
 
+/// Lends the writer rather than cloning it: a clone per line would be two
+/// atomic updates of a count every logging thread shares.
 impl<'a> MakeWriter<'a> for BufferedStderr {
-    type Writer = Self;
+    type Writer = &'a BufferedStderr;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        self
     }
 }
 
@@ -184,10 +186,10 @@ mod tests {
         let (writer, guard) = buffered(sink.clone());
         let threads: Vec<_> = (0..4)
             .map(|thread| {
-                let mut writer = writer.clone();
+                let writer = writer.clone();
                 std::thread::spawn(move || {
                     for n in 0..10_000 {
-                        writer
+                        (&writer)
                             .write_all(format!("thread {thread} line {n}\n").as_bytes())
                             .expect("write");
                     }
@@ -230,12 +232,12 @@ mod tests {
         let (writer, guard) = buffered(Gate(sink.clone(), Arc::clone(&gate)));
         let lines = 3 * MAX_BUFFERED_BYTES / 1024;
         let producer = {
-            let mut writer = writer.clone();
+            let writer = writer.clone();
             std::thread::spawn(move || {
                 let mut line = [b'x'; 1024];
                 line[1023] = b'\n';
                 for _ in 0..lines {
-                    writer.write_all(&line).expect("write");
+                    (&writer).write_all(&line).expect("write");
                 }
             })
         };
