@@ -223,8 +223,7 @@ fn count_outcomes(kind: EntityKind, outcomes: &[EntryOutcome]) {
     for (outcome, label) in OUTCOME_LABELS {
         let count = outcomes.iter().filter(|o| **o == outcome).count();
         if count > 0 {
-            metrics::counter!("inlet_items_total", "kind" => kind.as_str(), "outcome" => label)
-                .increment(u64::try_from(count).unwrap_or(u64::MAX));
+            crate::metrics::count_items(kind, label, u64::try_from(count).unwrap_or(u64::MAX));
         }
     }
 }

@@ -9,8 +9,9 @@
 //! process), and `/metrics` can then be served by the main router and by
 //! [`metrics_router`] on a separate listener alike.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Json;
@@ -19,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use inlet_domain::EntityKind;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
@@ -153,15 +155,19 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     }
 }
 
-/// The request series of one route, registered once: recording through a
-/// kept handle is an atomic add, where the macros would build, hash and
-/// look up a labelled key on every request.
+/// The request series of one route, registered once per thread: recording
+/// through a kept handle is an atomic add, where the macros would build,
+/// hash and look up a labelled key on every request. Each worker thread
+/// keeps its own handles (of the same series), so no lock is shared.
 struct RouteSeries {
     latency: Histogram,
     by_status: Vec<(u16, Counter)>,
 }
 
-static ROUTE_SERIES: LazyLock<Mutex<HashMap<String, RouteSeries>>> = LazyLock::new(Mutex::default);
+thread_local! {
+    static ROUTE_SERIES: RefCell<HashMap<String, RouteSeries>> = RefCell::default();
+    static ITEM_COUNTERS: RefCell<Vec<(EntityKind, &'static str, Counter)>> = RefCell::default();
+}
 
 /// Counts one answered request and its latency in
 /// `inlet_http_requests_total{route,status}` and
@@ -173,34 +179,58 @@ pub(crate) fn record_request(route: &str, status: u16, latency: Duration) {
     if HANDLE.get().is_none() {
         return;
     }
-    let mut routes = ROUTE_SERIES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let series = match routes.get_mut(route) {
-        Some(series) => series,
-        None => routes.entry(route.to_owned()).or_insert_with(|| RouteSeries {
-            latency: metrics::histogram!("inlet_http_request_seconds", "route" => route.to_owned()),
-            by_status: Vec::new(),
-        }),
-    };
-    series.latency.record(latency.as_secs_f64());
-    let counter = match series
-        .by_status
-        .iter()
-        .position(|(code, _)| *code == status)
-    {
-        Some(index) => &series.by_status[index].1,
-        None => {
-            let counter = metrics::counter!(
-                "inlet_http_requests_total",
-                "route" => route.to_owned(),
-                "status" => status.to_string()
-            );
-            series.by_status.push((status, counter));
-            &series.by_status[series.by_status.len() - 1].1
+    ROUTE_SERIES.with_borrow_mut(|routes| {
+        let series = match routes.get_mut(route) {
+            Some(series) => series,
+            None => routes.entry(route.to_owned()).or_insert_with(|| RouteSeries {
+                latency: metrics::histogram!("inlet_http_request_seconds", "route" => route.to_owned()),
+                by_status: Vec::new(),
+            }),
+        };
+        series.latency.record(latency.as_secs_f64());
+        let counter = match series
+            .by_status
+            .iter()
+            .position(|(code, _)| *code == status)
+        {
+            Some(index) => &series.by_status[index].1,
+            None => {
+                let counter = metrics::counter!(
+                    "inlet_http_requests_total",
+                    "route" => route.to_owned(),
+                    "status" => status.to_string()
+                );
+                series.by_status.push((status, counter));
+                &series.by_status[series.by_status.len() - 1].1
+            }
+        };
+        counter.increment(1);
+    });
+}
+
+/// Adds `count` to `inlet_items_total{kind,outcome}`, through a handle kept
+/// per thread once [`install_recorder`] ran; before that (or under a
+/// test's local recorder) through the facade, as any other metric.
+pub(crate) fn count_items(kind: EntityKind, outcome: &'static str, count: u64) {
+    let counter =
+        || metrics::counter!("inlet_items_total", "kind" => kind.as_str(), "outcome" => outcome);
+    if HANDLE.get().is_none() {
+        counter().increment(count);
+        return;
+    }
+    ITEM_COUNTERS.with_borrow_mut(|counters| {
+        match counters
+            .iter()
+            .find(|(k, o, _)| *k == kind && *o == outcome)
+        {
+            Some((_, _, kept)) => kept.increment(count),
+            None => {
+                let kept = counter();
+                kept.increment(count);
+                counters.push((kind, outcome, kept));
+            }
         }
-    };
-    counter.increment(1);
+    });
 }
 
 /// A router serving only `/metrics`, for a listener of its own

@@ -1,19 +1,12 @@
 //! A write is acknowledged only after the WAL is synced to disk, and a sync
 //! that fails stops the store: nothing written after it may be acknowledged.
 
-use inlet_domain::{ApiId, TenantId, Timestamp};
-use inlet_store::{IngestBatch, Store, StoreError};
+mod common;
+
+use inlet_store::{Store, StoreError};
 use inlet_store_sqlite::{DATABASE_FILE, SqliteStore};
 
-fn empty_batch(n: usize) -> IngestBatch {
-    IngestBatch {
-        tenant: TenantId::parse("t1").expect("tenant"),
-        api_id: ApiId::parse("key").expect("api id"),
-        request_id: format!("req-{n}"),
-        received_at: Timestamp::from_micros(0),
-        entries: Vec::new(),
-    }
-}
+use common::empty_batch;
 
 #[tokio::test]
 async fn a_failed_sync_fails_the_write_and_every_write_after_it() {

@@ -1,21 +1,14 @@
 //! The writer queue is bounded: when the writer cannot keep up, writes fail
 //! at once with `Unavailable` instead of piling up in memory.
 
+mod common;
+
 use std::task::Poll;
 
-use inlet_domain::{ApiId, TenantId, Timestamp};
-use inlet_store::{IngestBatch, Store, StoreError};
+use inlet_store::{Store, StoreError};
 use inlet_store_sqlite::{DATABASE_FILE, SqliteStore};
 
-fn empty_batch(n: usize) -> IngestBatch {
-    IngestBatch {
-        tenant: TenantId::parse("t1").expect("tenant"),
-        api_id: ApiId::parse("key").expect("api id"),
-        request_id: format!("req-{n}"),
-        received_at: Timestamp::from_micros(0),
-        entries: Vec::new(),
-    }
-}
+use common::empty_batch;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_write_queue_answers_unavailable_at_once_and_drains_after() {

@@ -1,11 +1,14 @@
 //! Dropping the store ends its threads after the last commit, and the final
 //! checkpoint leaves the WAL empty.
 
+mod common;
+
 use std::time::Duration;
 
-use inlet_domain::{ApiId, TenantId, Timestamp};
-use inlet_store::{IngestBatch, Store};
+use inlet_store::Store;
 use inlet_store_sqlite::{DATABASE_FILE, SqliteStore};
+
+use common::empty_batch;
 
 #[tokio::test]
 async fn dropping_every_clone_ends_the_threads_and_empties_the_wal() {
@@ -13,13 +16,7 @@ async fn dropping_every_clone_ends_the_threads_and_empties_the_wal() {
     let store = SqliteStore::open(dir.path()).expect("open");
     let closed = store.closed().expect("the first call gets the handle");
     assert!(store.closed().is_none(), "only one caller can wait");
-    let batch = IngestBatch {
-        tenant: TenantId::parse("t1").expect("tenant"),
-        api_id: ApiId::parse("key").expect("api id"),
-        request_id: "r".into(),
-        received_at: Timestamp::from_micros(0),
-        entries: Vec::new(),
-    };
+    let batch = empty_batch(0);
     let clone = store.clone();
     store.ingest(batch).await.expect("ingest");
     drop(store);
