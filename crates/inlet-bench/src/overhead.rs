@@ -3,9 +3,12 @@
 //!
 //! Each round starts two fresh servers, one with them and one without, and
 //! sends each the same batches and single items, alternating which goes
-//! first. This machine's disk speed drifts by more than the effect
-//! measured, so the figures reported are medians over rounds of each
-//! round's own ratio: both halves of a round meet nearly the same disk.
+//! first; the single items go in short alternating turns. This machine's
+//! speed drifts by more than the effect measured (single items by a third
+//! within seconds), so the figures reported are medians over rounds of
+//! each round's own ratio: both halves of a round, and both servers' turns
+//! side by side, meet nearly the same machine. Run with both servers
+//! instrumented (A/A), the method read 1.011 for single items.
 
 use std::path::Path;
 
@@ -73,13 +76,7 @@ pub(crate) async fn run(
             let off = start(&off_target, Instrumentation::Off).await?;
             (start(&on_target, Instrumentation::On).await?, off)
         };
-        let (with, without) = if on_first {
-            let with = one_round(&on, plan, cap).await?;
-            (with, one_round(&off, plan, cap).await?)
-        } else {
-            let without = one_round(&off, plan, cap).await?;
-            (one_round(&on, plan, cap).await?, without)
-        };
+        let (with, without) = paired_round(&on, &off, on_first, plan, cap).await?;
         drop((on, off));
         for dir in [&first, &second] {
             std::fs::remove_dir_all(dir)
@@ -145,10 +142,57 @@ struct Summary {
     ratio: f64,
 }
 
-/// One round against one (fresh) server.
-async fn one_round(server: &Server, plan: &Rounds, cap: Duration) -> anyhow::Result<Round> {
-    let cpu = || server.cpu_seconds().unwrap_or(f64::NAN);
-    let before = cpu();
+/// Single items go to the two servers in this many turns each, alternating:
+/// this machine's speed swings by a third within seconds, and short turns
+/// side by side meet nearly the same machine.
+const SINGLE_TURNS: usize = 10;
+
+/// One round against two fresh servers: each one's batch phase, then the
+/// single items in [`SINGLE_TURNS`] alternating turns. `on_first` says which
+/// server goes first in the batch phase and in the first turn.
+async fn paired_round(
+    on: &Server,
+    off: &Server,
+    on_first: bool,
+    plan: &Rounds,
+    cap: Duration,
+) -> anyhow::Result<(Round, Round)> {
+    let (first, second) = if on_first { (on, off) } else { (off, on) };
+    let first_batches = batch_phase(first, plan, cap).await?;
+    let second_batches = batch_phase(second, plan, cap).await?;
+    let (on_batches, off_batches) = if on_first {
+        (first_batches, second_batches)
+    } else {
+        (second_batches, first_batches)
+    };
+    let per_turn = plan.singles.div_ceil(SINGLE_TURNS);
+    let (mut on_singles, mut off_singles) = (Turns::default(), Turns::default());
+    for turn in 0..SINGLE_TURNS {
+        let numbered_from = turn * per_turn;
+        let count = per_turn.min(plan.singles.saturating_sub(numbered_from));
+        if count == 0 {
+            break;
+        }
+        let on_leads = on_first == (turn % 2 == 0);
+        for on_turn in [on_leads, !on_leads] {
+            let (server, turns) = if on_turn {
+                (on, &mut on_singles)
+            } else {
+                (off, &mut off_singles)
+            };
+            turns.add(server, plan, count, numbered_from, cap).await?;
+        }
+    }
+    Ok((
+        on_batches.with_singles(&on_singles),
+        off_batches.with_singles(&off_singles),
+    ))
+}
+
+/// A server's batch phase: its rate and server CPU per item; the single
+/// items are filled in by [`Round::with_singles`].
+async fn batch_phase(server: &Server, plan: &Rounds, cap: Duration) -> anyhow::Result<Round> {
+    let before = server.cpu_seconds().unwrap_or(f64::NAN);
     let batch = load::batches(
         server,
         plan.batch_clients,
@@ -158,16 +202,52 @@ async fn one_round(server: &Server, plan: &Rounds, cap: Duration) -> anyhow::Res
         cap,
     )
     .await?;
-    let between = cpu();
-    let single = load::singles(server, plan.single_clients, plan.singles, 0, cap).await?;
-    let after = cpu();
+    let after = server.cpu_seconds().unwrap_or(f64::NAN);
     Ok(Round {
         batch_rate: batch.items_per_second(),
-        single_rate: single.requests_per_second(),
-        batch_cpu_us: (between - before) * 1e6 / batch.items as f64,
-        single_cpu_us: (after - between) * 1e6 / single.requests as f64,
+        single_rate: f64::NAN,
+        batch_cpu_us: (after - before) * 1e6 / batch.items as f64,
+        single_cpu_us: f64::NAN,
     })
 }
+
+/// One server's single-item turns, summed.
+#[derive(Default)]
+struct Turns {
+    requests: usize,
+    elapsed: Duration,
+    cpu_seconds: f64,
+}
+
+impl Turns {
+    /// Sends `count` single items numbered from `numbered_from` to `server`.
+    async fn add(
+        &mut self,
+        server: &Server,
+        plan: &Rounds,
+        count: usize,
+        numbered_from: usize,
+        cap: Duration,
+    ) -> anyhow::Result<()> {
+        let before = server.cpu_seconds().unwrap_or(f64::NAN);
+        let phase = load::singles(server, plan.single_clients, count, numbered_from, cap).await?;
+        self.cpu_seconds += server.cpu_seconds().unwrap_or(f64::NAN) - before;
+        self.requests += phase.requests;
+        self.elapsed += phase.elapsed;
+        Ok(())
+    }
+}
+
+impl Round {
+    fn with_singles(self, turns: &Turns) -> Self {
+        Self {
+            single_rate: turns.requests as f64 / turns.elapsed.as_secs_f64(),
+            single_cpu_us: turns.cpu_seconds * 1e6 / turns.requests as f64,
+            ..self
+        }
+    }
+}
+
 /// The median of `values` (the mean of the middle two for an even count).
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut sorted: Vec<f64> = values.collect();
