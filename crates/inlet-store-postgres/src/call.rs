@@ -200,7 +200,8 @@ impl MatchTx for PgMatch<'_> {
             .query(
                 "SELECT session_id, master_call_id, start_time, end_time FROM call_keys \
                  WHERE tenant = $1 AND kind = $2 AND value = $3 AND start_time <= $4 \
-                 AND end_time >= $5",
+                 AND start_time >= $5 - coalesce((SELECT longest FROM call_spans \
+                 WHERE tenant = $1), 0) AND end_time >= $5",
                 &[
                     &tenant.as_str(),
                     &key.kind,
@@ -220,6 +221,28 @@ impl MatchTx for PgMatch<'_> {
                 })
             })
             .collect()
+    }
+
+    async fn widen_longest_call(
+        &mut self,
+        tenant: &TenantId,
+        span: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let micros = i64::try_from(span.as_micros()).unwrap_or(i64::MAX);
+        // Two statements, not one upsert: `ON CONFLICT DO UPDATE` locks the
+        // row even when its WHERE is false, and every node's call writes
+        // would queue on it. These lock it only when the span grows.
+        self.execute(
+            "INSERT INTO call_spans (tenant, longest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&tenant.as_str(), &micros],
+        )
+        .await?;
+        self.execute(
+            "UPDATE call_spans SET longest = $2 WHERE tenant = $1 AND longest < $2",
+            &[&tenant.as_str(), &micros],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn group_sessions(
@@ -290,7 +313,7 @@ impl MatchTx for PgMatch<'_> {
             ],
         )
         .await?;
-        self.insert_event_keys(&event.tenant, &event.event_id, keys)
+        self.insert_event_keys(&event.tenant, &event.event_id, event.event.event_time, keys)
             .await
     }
 
@@ -320,6 +343,8 @@ impl MatchTx for PgMatch<'_> {
         &mut self,
         tenant: &TenantId,
         keys: &[Key],
+        from: Timestamp,
+        to: Timestamp,
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError> {
         let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
@@ -328,6 +353,7 @@ impl MatchTx for PgMatch<'_> {
             .query(
                 "SELECT DISTINCT k.event_id FROM unnest($2::text[], $3::text[]) AS u(kind, value) \
                  JOIN event_keys k ON k.tenant = $1 AND k.kind = u.kind AND k.value = u.value \
+                 AND k.event_time BETWEEN $5 AND $6 \
                  JOIN call_events e ON e.tenant = k.tenant AND e.event_id = k.event_id \
                  WHERE e.matched_session IS NOT NULL OR e.received_at >= $4",
                 &[
@@ -335,6 +361,8 @@ impl MatchTx for PgMatch<'_> {
                     &kinds,
                     &values,
                     &expired_before.as_micros(),
+                    &from.as_micros(),
+                    &to.as_micros(),
                 ],
             )
             .await?;
@@ -477,8 +505,8 @@ impl MatchTx for PgMatch<'_> {
     ) -> Result<Vec<KeyedEvent>, StoreError> {
         let rows = self
             .query(
-                "SELECT event_id, metadata FROM call_events WHERE tenant = $1 AND event_id > $2 \
-                 AND session_id IS NULL ORDER BY event_id LIMIT $3",
+                "SELECT event_id, metadata, event_time FROM call_events WHERE tenant = $1 \
+                 AND event_id > $2 AND session_id IS NULL ORDER BY event_id LIMIT $3",
                 &[
                     &tenant.as_str(),
                     &after.map_or("", EventId::as_str),
@@ -490,6 +518,7 @@ impl MatchTx for PgMatch<'_> {
             .map(|row| {
                 Ok(KeyedEvent {
                     event_id: stored::event_id(row.get(0))?,
+                    event_time: Timestamp::from_micros(row.get(2)),
                     metadata: stored::metadata(row.get(1))?,
                 })
             })
@@ -500,6 +529,7 @@ impl MatchTx for PgMatch<'_> {
         &mut self,
         tenant: &TenantId,
         event_id: &EventId,
+        event_time: Timestamp,
         keys: &[(String, Key)],
     ) -> Result<(), StoreError> {
         if keys.is_empty() {
@@ -509,8 +539,8 @@ impl MatchTx for PgMatch<'_> {
         let kinds: Vec<&str> = keys.iter().map(|(_, key)| key.kind.as_str()).collect();
         let values: Vec<&str> = keys.iter().map(|(_, key)| key.value.as_str()).collect();
         self.execute(
-            "INSERT INTO event_keys (tenant, kind, value, event_id, rule) \
-             SELECT $1, u.kind, u.value, $2, u.rule \
+            "INSERT INTO event_keys (tenant, kind, value, event_time, event_id, rule) \
+             SELECT $1, u.kind, u.value, $6, $2, u.rule \
              FROM unnest($3::text[], $4::text[], $5::text[]) AS u(rule, kind, value) \
              ON CONFLICT DO NOTHING",
             &[
@@ -519,6 +549,7 @@ impl MatchTx for PgMatch<'_> {
                 &rules,
                 &kinds,
                 &values,
+                &event_time.as_micros(),
             ],
         )
         .await

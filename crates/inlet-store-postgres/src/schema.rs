@@ -181,6 +181,27 @@ CREATE TABLE sweeps (
 );
 INSERT INTO sweeps (name, horizon) VALUES ('call_events_unmatched', 0);
 "#,
+    r#"
+-- Event keys by time as well, so a new call finds only the events near it;
+-- and each tenant's longest call, which bounds the calls an event looks at.
+-- Without them a value many calls share (one hotline's number) made every
+-- look-up read every call or event that had it.
+ALTER TABLE event_keys ADD COLUMN event_time bigint;
+UPDATE event_keys k SET event_time = e.event_time
+    FROM call_events e WHERE e.tenant = k.tenant AND e.event_id = k.event_id;
+DELETE FROM event_keys WHERE event_time IS NULL;
+ALTER TABLE event_keys ALTER COLUMN event_time SET NOT NULL;
+ALTER TABLE event_keys DROP CONSTRAINT event_keys_pkey;
+ALTER TABLE event_keys ADD PRIMARY KEY (tenant, kind, value, event_time, event_id, rule);
+
+CREATE TABLE call_spans (
+    tenant  text COLLATE "C" PRIMARY KEY,
+    longest bigint NOT NULL
+);
+INSERT INTO call_spans
+    SELECT tenant, greatest(0, max(coalesce(end_time, start_time) - start_time))
+    FROM calls GROUP BY tenant;
+"#,
 ];
 
 /// The newest schema version this build knows.

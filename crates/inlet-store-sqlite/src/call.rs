@@ -165,7 +165,8 @@ impl MatchTx for SqliteMatch<'_> {
         let mut statement = db(self.0.prepare_cached(
             "SELECT session_id, master_call_id, start_time, end_time FROM call_keys \
              WHERE tenant = ?1 AND kind = ?2 AND value = ?3 AND start_time <= ?4 \
-             AND end_time >= ?5",
+             AND start_time >= ?5 - coalesce((SELECT longest FROM call_spans \
+             WHERE tenant = ?1), 0) AND end_time >= ?5",
         ))?;
         let rows = db(statement.query_map(
             params![
@@ -195,6 +196,23 @@ impl MatchTx for SqliteMatch<'_> {
             });
         }
         Ok(candidates)
+    }
+
+    async fn widen_longest_call(
+        &mut self,
+        tenant: &TenantId,
+        span: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let micros = i64::try_from(span.as_micros()).unwrap_or(i64::MAX);
+        db(self
+            .0
+            .prepare_cached(
+                "INSERT INTO call_spans (tenant, longest) VALUES (?1, ?2) \
+                 ON CONFLICT (tenant) DO UPDATE SET longest = excluded.longest \
+                 WHERE excluded.longest > call_spans.longest",
+            )
+            .and_then(|mut statement| statement.execute(params![tenant.as_str(), micros])))?;
+        Ok(())
     }
 
     async fn group_sessions(
@@ -269,7 +287,7 @@ impl MatchTx for SqliteMatch<'_> {
                 attachment.is_some_and(|a| a.ambiguous),
             ])
         }))?;
-        self.insert_event_keys(&event.tenant, &event.event_id, keys)
+        self.insert_event_keys(&event.tenant, &event.event_id, body.event_time, keys)
             .await
     }
 
@@ -300,12 +318,15 @@ impl MatchTx for SqliteMatch<'_> {
         &mut self,
         tenant: &TenantId,
         keys: &[Key],
+        from: Timestamp,
+        to: Timestamp,
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError> {
         let mut statement = db(self.0.prepare_cached(
             "SELECT k.event_id FROM event_keys k JOIN call_events e \
              ON e.tenant = k.tenant AND e.event_id = k.event_id \
              WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
+             AND k.event_time BETWEEN ?5 AND ?6 \
              AND (e.matched_session IS NOT NULL OR e.received_at >= ?4)",
         ))?;
         let mut ids = Vec::new();
@@ -316,7 +337,9 @@ impl MatchTx for SqliteMatch<'_> {
                         tenant.as_str(),
                         key.kind,
                         key.value,
-                        expired_before.as_micros()
+                        expired_before.as_micros(),
+                        from.as_micros(),
+                        to.as_micros()
                     ],
                     |row| row.get::<_, String>(0),
                 )
@@ -458,8 +481,8 @@ impl MatchTx for SqliteMatch<'_> {
         limit: usize,
     ) -> Result<Vec<KeyedEvent>, StoreError> {
         let mut statement = db(self.0.prepare_cached(
-            "SELECT event_id, metadata FROM call_events WHERE tenant = ?1 AND event_id > ?2 \
-             AND session_id IS NULL ORDER BY event_id LIMIT ?3",
+            "SELECT event_id, metadata, event_time FROM call_events WHERE tenant = ?1 \
+             AND event_id > ?2 AND session_id IS NULL ORDER BY event_id LIMIT ?3",
         ))?;
         let rows = db(statement
             .query_map(
@@ -468,13 +491,20 @@ impl MatchTx for SqliteMatch<'_> {
                     after.map_or("", EventId::as_str),
                     i64::try_from(limit).unwrap_or(i64::MAX)
                 ],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                },
             )
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
         rows.into_iter()
-            .map(|(id, text)| {
+            .map(|(id, text, time)| {
                 Ok(KeyedEvent {
                     event_id: stored::event_id(id)?,
+                    event_time: Timestamp::from_micros(time),
                     metadata: stored::metadata(&text)?,
                 })
             })
@@ -485,17 +515,19 @@ impl MatchTx for SqliteMatch<'_> {
         &mut self,
         tenant: &TenantId,
         event_id: &EventId,
+        event_time: Timestamp,
         keys: &[(String, Key)],
     ) -> Result<(), StoreError> {
         let mut insert = db(self.0.prepare_cached(
-            "INSERT OR IGNORE INTO event_keys (tenant, kind, value, event_id, rule) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO event_keys (tenant, kind, value, event_time, event_id, rule) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         ))?;
         for (rule, key) in keys {
             db(insert.execute(params![
                 tenant.as_str(),
                 key.kind,
                 key.value,
+                event_time.as_micros(),
                 event_id.as_str(),
                 rule
             ]))?;

@@ -175,6 +175,35 @@ CREATE TABLE sweeps (
 ) STRICT, WITHOUT ROWID;
 INSERT INTO sweeps (name, horizon) VALUES ('call_events_unmatched', 0);
 "#,
+    r#"
+-- Event keys by time as well, so a new call finds only the events near it;
+-- and each tenant's longest call, which bounds the calls an event looks at.
+-- Without them a value many calls share (one hotline's number) made every
+-- look-up read every call or event that had it.
+CREATE TABLE event_keys_by_time (
+    tenant     TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    event_time INTEGER NOT NULL,
+    event_id   TEXT NOT NULL,
+    rule       TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, value, event_time, event_id, rule)
+) STRICT, WITHOUT ROWID;
+INSERT INTO event_keys_by_time
+    SELECT k.tenant, k.kind, k.value, e.event_time, k.event_id, k.rule
+    FROM event_keys k JOIN call_events e ON e.tenant = k.tenant AND e.event_id = k.event_id;
+DROP TABLE event_keys;
+ALTER TABLE event_keys_by_time RENAME TO event_keys;
+CREATE INDEX event_keys_by_event ON event_keys (tenant, event_id);
+
+CREATE TABLE call_spans (
+    tenant  TEXT PRIMARY KEY,
+    longest INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+INSERT INTO call_spans
+    SELECT tenant, max(0, max(coalesce(end_time, start_time) - start_time))
+    FROM calls GROUP BY tenant;
+"#,
 ];
 
 /// Brings the database to the newest schema. Safe to run on every open and

@@ -43,6 +43,7 @@ macro_rules! store_conformance_tests {
             each_call_field_matches_through_its_rule,
             the_window_edges_match_and_one_second_past_does_not,
             the_nearest_call_wins_and_the_match_is_ambiguous,
+            long_calls_and_widely_shared_values_match_as_any_other,
             a_call_group_match_reaches_calls_that_join_later,
             pending_events_wait_expire_and_are_retried_by_new_rules,
             a_changed_call_takes_its_events_along,

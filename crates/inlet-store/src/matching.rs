@@ -65,6 +65,8 @@ pub struct EventSummary {
 pub struct KeyedEvent {
     /// The event.
     pub event_id: EventId,
+    /// When it happened.
+    pub event_time: Timestamp,
     /// Its metadata.
     pub metadata: Map<String, Value>,
 }
@@ -110,7 +112,10 @@ pub trait MatchTx {
         old: Option<(&Call, &[Key])>,
         at: Timestamp,
     ) -> Result<(), StoreError>;
-    /// Calls having `key` whose interval overlaps `[from, to]`.
+    /// Calls having `key` whose interval overlaps `[from, to]`: a range of
+    /// start times, bounded below by the tenant's longest call (see
+    /// [`MatchTx::widen_longest_call`]), so a value many calls share costs
+    /// the calls near `[from, to]`, not all of them.
     async fn candidates(
         &mut self,
         tenant: &TenantId,
@@ -118,6 +123,14 @@ pub trait MatchTx {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Candidate>, StoreError>;
+    /// Records that the tenant has a call `span` long (end or start minus
+    /// start), if that is longer than any before: it bounds
+    /// [`MatchTx::candidates`]. Never shrinks.
+    async fn widen_longest_call(
+        &mut self,
+        tenant: &TenantId,
+        span: std::time::Duration,
+    ) -> Result<(), StoreError>;
     /// The session ids of the group `group`, in order.
     async fn group_sessions(
         &mut self,
@@ -147,11 +160,14 @@ pub trait MatchTx {
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError>;
     /// Events without a session id, matched or pending (received at or
-    /// after `expired_before`), having any of `keys`.
+    /// after `expired_before`), having any of `keys`, whose event time lies
+    /// in `[from, to]`.
     async fn events_with_keys(
         &mut self,
         tenant: &TenantId,
         keys: &[Key],
+        from: Timestamp,
+        to: Timestamp,
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError>;
     /// The event as matching needs it.
@@ -192,11 +208,12 @@ pub trait MatchTx {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<KeyedEvent>, StoreError>;
-    /// Adds the keys of a stored event.
+    /// Adds the keys of a stored event that happened at `event_time`.
     async fn insert_event_keys(
         &mut self,
         tenant: &TenantId,
         event_id: &EventId,
+        event_time: Timestamp,
         keys: &[(String, Key)],
     ) -> Result<(), StoreError>;
 }
@@ -350,6 +367,15 @@ pub async fn put_calls<T: MatchTx>(
 ) -> Result<CallsWritten, StoreError> {
     let tenant = &batch.tenant;
     let rules = cache.get(tx, tenant).await?;
+    let widest = rules
+        .rules()
+        .iter()
+        .map(|rule| rule.window_seconds)
+        .max()
+        .unwrap_or(0);
+    if let Some(longest) = batch.calls.iter().map(span).max() {
+        tx.widen_longest_call(tenant, longest).await?;
+    }
     let mut outcomes = Vec::with_capacity(batch.calls.len());
     let mut late_matches = 0;
     for call in &batch.calls {
@@ -371,8 +397,22 @@ pub async fn put_calls<T: MatchTx>(
         touched.sort();
         touched.dedup();
         if !touched.is_empty() {
+            // An event a rule can attach to this call, as it was or as it
+            // is now, happened within the widest window of either.
+            let reach = |call: &Call| {
+                let end = call.end_time.unwrap_or(call.start_time);
+                (
+                    call.start_time.plus_seconds(-widest),
+                    end.plus_seconds(widest),
+                )
+            };
+            let (mut from, mut to) = reach(call);
+            if let Some(old) = &old {
+                let (old_from, old_to) = reach(old);
+                (from, to) = (from.min(old_from), to.max(old_to));
+            }
             affected.extend(
-                tx.events_with_keys(tenant, &touched, batch.expired_before)
+                tx.events_with_keys(tenant, &touched, from, to, batch.expired_before)
                     .await?,
             );
         }
@@ -386,6 +426,13 @@ pub async fn put_calls<T: MatchTx>(
         outcomes,
         late_matches,
     })
+}
+
+/// How long `call` lasts: from its start to its end (or start).
+fn span(call: &Call) -> std::time::Duration {
+    let end = call.end_time.unwrap_or(call.start_time);
+    let micros = (end.as_micros() - call.start_time.as_micros()).max(0);
+    std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
 /// Resolves a stored event again and records a changed attachment; whether
@@ -439,7 +486,8 @@ pub async fn put_rules<T: MatchTx>(
             .keyed_events_after(tenant, after.as_ref(), REKEY_PAGE)
             .await?;
         for event in &events {
-            tx.insert_event_keys(tenant, &event.event_id, &keys_of(&event.metadata, rules))
+            let keys = keys_of(&event.metadata, rules);
+            tx.insert_event_keys(tenant, &event.event_id, event.event_time, &keys)
                 .await?;
             late_matches += u64::from(rematch(tx, tenant, rules, &event.event_id).await?);
         }

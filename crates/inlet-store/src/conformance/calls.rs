@@ -344,6 +344,57 @@ pub async fn the_nearest_call_wins_and_the_match_is_ambiguous(store: &dyn Store)
     assert_eq!(outcome, stored(EventStatus::Matched, &["by-case"]));
 }
 
+/// A value every call shares, and a call much longer than the others
+/// registered after them: look-ups are bounded by time (the tenant's
+/// longest call, the rules' widest window), and the bounds still reach
+/// every call and event they must.
+pub async fn long_calls_and_widely_shared_values_match_as_any_other(store: &dyn Store) {
+    set_rules(store, 0, json!([{"name": "n", "eventField": "/n", "callField": "numberDialed", "windowSeconds": 60}])).await;
+    let dialed = || json!({"numberDialed": "1"});
+    put(
+        store,
+        0,
+        &[
+            call("early", 0, Some(100), dialed()),
+            call("late", 100_000, Some(100_100), dialed()),
+        ],
+    )
+    .await;
+    put(store, 1, &[call("long", 1_000, Some(50_000), dialed())]).await;
+    let cases = [
+        ("e1", 50, "early"),
+        // 48,940 s after the long call's start: found only because its
+        // length widened the bound when it was registered.
+        ("e2", 49_990, "long"),
+        ("e3", 100_050, "late"),
+    ];
+    for (id, time, call) in cases {
+        let outcome = send(store, 2, id, unnamed(time, json!({"n": "1"}))).await;
+        assert_eq!(outcome, stored(EventStatus::Matched, &[call]), "event {id}");
+    }
+    assert_eq!(
+        send(store, 3, "e4", unnamed(200_000, json!({"n": "1"}))).await,
+        stored(EventStatus::Pending, &[])
+    );
+    put(store, 4, &[call("near", 199_990, Some(200_100), dialed())]).await;
+    assert_eq!(
+        attached(store, "near").await,
+        [triple("e4", "rule:n", "call")]
+    );
+    // Moved far away, the call leaves the event behind: found through the
+    // call's old times.
+    put(store, 5, &[call("near", 300_000, Some(300_100), dialed())]).await;
+    assert_eq!(attached(store, "near").await, []);
+    assert_eq!(
+        attached(store, "early").await,
+        [triple("e1", "rule:n", "call")]
+    );
+    assert_eq!(
+        attached(store, "long").await,
+        [triple("e2", "rule:n", "call")]
+    );
+}
+
 /// A callGroup rule attaches the metadata to every call of the group,
 /// including calls that join it later.
 pub async fn a_call_group_match_reaches_calls_that_join_later(store: &dyn Store) {
