@@ -131,8 +131,8 @@ fn sync(wal: &Path) -> Result<(), StoreError> {
         .and_then(|file| file.sync_data())
         .map_err(|err| {
             StoreError::Unavailable(format!(
-                "cannot sync {} to disk: {err}; the write was not stored, and inlet takes no \
-                 more writes until it is restarted",
+                "cannot sync {} to disk: {err}; the write may not be on disk, and inlet takes \
+                 no more writes until it is restarted",
                 wal.display()
             ))
         })
