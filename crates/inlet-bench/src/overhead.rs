@@ -157,13 +157,12 @@ async fn paired_round(
     plan: &Rounds,
     cap: Duration,
 ) -> anyhow::Result<(Round, Round)> {
-    let (first, second) = if on_first { (on, off) } else { (off, on) };
-    let first_batches = batch_phase(first, plan, cap).await?;
-    let second_batches = batch_phase(second, plan, cap).await?;
     let (on_batches, off_batches) = if on_first {
-        (first_batches, second_batches)
+        let on_batches = batch_phase(on, plan, cap).await?;
+        (on_batches, batch_phase(off, plan, cap).await?)
     } else {
-        (second_batches, first_batches)
+        let off_batches = batch_phase(off, plan, cap).await?;
+        (batch_phase(on, plan, cap).await?, off_batches)
     };
     let per_turn = plan.singles.div_ceil(SINGLE_TURNS);
     let (mut on_singles, mut off_singles) = (Turns::default(), Turns::default());

@@ -93,6 +93,12 @@ impl CallError {
 }
 
 impl Call {
+    /// Where the call's interval ends: its end time, or its start when it
+    /// has none (rule windows are measured from there).
+    pub fn end(&self) -> Timestamp {
+        self.end_time.unwrap_or(self.start_time)
+    }
+
     /// The call as registered, the shape `GET /callevent/v1/calls/{id}` answers.
     pub fn to_json(&self) -> Value {
         let mut call = Map::new();

@@ -166,7 +166,7 @@ struct RouteSeries {
 
 thread_local! {
     static ROUTE_SERIES: RefCell<HashMap<String, RouteSeries>> = RefCell::default();
-    static ITEM_COUNTERS: RefCell<Vec<(EntityKind, &'static str, Counter)>> = RefCell::default();
+    static ITEM_COUNTERS: RefCell<Vec<((EntityKind, &'static str), Counter)>> = RefCell::default();
 }
 
 /// Counts one answered request and its latency in
@@ -188,23 +188,14 @@ pub(crate) fn record_request(route: &str, status: u16, latency: Duration) {
             }),
         };
         series.latency.record(latency.as_secs_f64());
-        let counter = match series
-            .by_status
-            .iter()
-            .position(|(code, _)| *code == status)
-        {
-            Some(index) => &series.by_status[index].1,
-            None => {
-                let counter = metrics::counter!(
-                    "inlet_http_requests_total",
-                    "route" => route.to_owned(),
-                    "status" => status.to_string()
-                );
-                series.by_status.push((status, counter));
-                &series.by_status[series.by_status.len() - 1].1
-            }
-        };
-        counter.increment(1);
+        kept(&mut series.by_status, status, || {
+            metrics::counter!(
+                "inlet_http_requests_total",
+                "route" => route.to_owned(),
+                "status" => status.to_string()
+            )
+        })
+        .increment(1);
     });
 }
 
@@ -219,18 +210,22 @@ pub(crate) fn count_items(kind: EntityKind, outcome: &'static str, count: u64) {
         return;
     }
     ITEM_COUNTERS.with_borrow_mut(|counters| {
-        match counters
-            .iter()
-            .find(|(k, o, _)| *k == kind && *o == outcome)
-        {
-            Some((_, _, kept)) => kept.increment(count),
-            None => {
-                let kept = counter();
-                kept.increment(count);
-                counters.push((kind, outcome, kept));
-            }
-        }
+        kept(counters, (kind, outcome), counter).increment(count);
     });
+}
+
+/// The handle kept under `key`, registered with `register` the first time.
+/// The lists are a handful long (statuses of a route, outcomes), so a scan
+/// beats hashing.
+fn kept<K: PartialEq, H>(handles: &mut Vec<(K, H)>, key: K, register: impl FnOnce() -> H) -> &H {
+    let index = match handles.iter().position(|(kept, _)| *kept == key) {
+        Some(index) => index,
+        None => {
+            handles.push((key, register()));
+            handles.len() - 1
+        }
+    };
+    &handles[index].1
 }
 
 /// A router serving only `/metrics`, for a listener of its own

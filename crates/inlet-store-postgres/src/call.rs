@@ -478,7 +478,7 @@ impl MatchTx for PgMatch<'_> {
         }
         let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
         let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
-        let end = call.end_time.unwrap_or(call.start_time);
+        let end = call.end();
         self.execute(
             "INSERT INTO call_keys (tenant, kind, value, start_time, session_id, end_time, \
              master_call_id) SELECT $1, u.kind, u.value, $4, $5, $6, $7 \

@@ -459,7 +459,7 @@ impl MatchTx for SqliteMatch<'_> {
             "INSERT OR IGNORE INTO call_keys (tenant, kind, value, start_time, session_id, \
              end_time, master_call_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         ))?;
-        let end = call.end_time.unwrap_or(call.start_time);
+        let end = call.end();
         for key in keys {
             db(insert.execute(params![
                 tenant.as_str(),

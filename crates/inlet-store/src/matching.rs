@@ -400,10 +400,9 @@ pub async fn put_calls<T: MatchTx>(
             // An event a rule can attach to this call, as it was or as it
             // is now, happened within the widest window of either.
             let reach = |call: &Call| {
-                let end = call.end_time.unwrap_or(call.start_time);
                 (
                     call.start_time.plus_seconds(-widest),
-                    end.plus_seconds(widest),
+                    call.end().plus_seconds(widest),
                 )
             };
             let (mut from, mut to) = reach(call);
@@ -430,8 +429,7 @@ pub async fn put_calls<T: MatchTx>(
 
 /// How long `call` lasts: from its start to its end (or start).
 fn span(call: &Call) -> std::time::Duration {
-    let end = call.end_time.unwrap_or(call.start_time);
-    let micros = (end.as_micros() - call.start_time.as_micros()).max(0);
+    let micros = (call.end().as_micros() - call.start_time.as_micros()).max(0);
     std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
