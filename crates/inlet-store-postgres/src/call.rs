@@ -9,7 +9,7 @@
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
-use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
+use inlet_store::matching::{EventSummary, MatchTx, StoredEvent};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
@@ -371,43 +371,56 @@ impl MatchTx for PgMatch<'_> {
             .collect()
     }
 
-    async fn match_input(
+    async fn events_attached_by_rule(
+        &mut self,
+        tenant: &TenantId,
+        call: &Candidate,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError> {
+        // Each branch on its own partial index: the call's events, its group's.
+        let rows = self
+            .query(
+                "SELECT event_id FROM call_events WHERE tenant = $1 AND matched_session = $2 \
+                 AND matched_group IS NULL AND matched_by <> 'sessionId' \
+                 AND event_time BETWEEN $4 AND $5 \
+                 UNION ALL SELECT event_id FROM call_events WHERE tenant = $1 \
+                 AND matched_group = $3 AND matched_session = $2 \
+                 AND event_time BETWEEN $4 AND $5",
+                &[
+                    &tenant.as_str(),
+                    &call.session_id.as_str(),
+                    &call.master_call_id.as_ref().map(SessionId::as_str),
+                    &from.as_micros(),
+                    &to.as_micros(),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| stored::event_id(row.get(0)))
+            .collect()
+    }
+
+    async fn stored_event(
         &mut self,
         tenant: &TenantId,
         event_id: &EventId,
-    ) -> Result<Option<MatchInput>, StoreError> {
+    ) -> Result<Option<StoredEvent>, StoreError> {
         let rows = self
             .query(
-                "SELECT session_id, event_time, matched_session, matched_group, matched_by, \
-                 ambiguous FROM call_events WHERE tenant = $1 AND event_id = $2",
+                "SELECT session_id, event_time, metadata, matched_session, matched_group, \
+                 matched_by, ambiguous FROM call_events WHERE tenant = $1 AND event_id = $2",
                 &[&tenant.as_str(), &event_id.as_str()],
             )
             .await?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let keys = self
-            .query(
-                "SELECT rule, kind, value FROM event_keys WHERE tenant = $1 AND event_id = $2",
-                &[&tenant.as_str(), &event_id.as_str()],
-            )
-            .await?
-            .iter()
-            .map(|key| {
-                (
-                    key.get::<_, String>(0),
-                    Key {
-                        kind: key.get(1),
-                        value: key.get(2),
-                    },
-                )
-            })
-            .collect();
-        Ok(Some(MatchInput {
+        Ok(Some(StoredEvent {
             session_id: stored::optional_session(row.get(0))?,
             event_time: Timestamp::from_micros(row.get(1)),
-            keys,
-            attachment: attachment(row, 2)?,
+            metadata: stored::metadata(row.get(2))?,
+            attachment: attachment(row, 3)?,
         }))
     }
 
@@ -502,10 +515,10 @@ impl MatchTx for PgMatch<'_> {
         tenant: &TenantId,
         after: Option<&EventId>,
         limit: usize,
-    ) -> Result<Vec<KeyedEvent>, StoreError> {
+    ) -> Result<Vec<EventId>, StoreError> {
         let rows = self
             .query(
-                "SELECT event_id, metadata, event_time FROM call_events WHERE tenant = $1 \
+                "SELECT event_id FROM call_events WHERE tenant = $1 \
                  AND event_id > $2 AND session_id IS NULL ORDER BY event_id LIMIT $3",
                 &[
                     &tenant.as_str(),
@@ -515,14 +528,21 @@ impl MatchTx for PgMatch<'_> {
             )
             .await?;
         rows.iter()
-            .map(|row| {
-                Ok(KeyedEvent {
-                    event_id: stored::event_id(row.get(0))?,
-                    event_time: Timestamp::from_micros(row.get(2)),
-                    metadata: stored::metadata(row.get(1))?,
-                })
-            })
+            .map(|row| stored::event_id(row.get(0)))
             .collect()
+    }
+
+    async fn delete_event_keys(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "DELETE FROM event_keys WHERE tenant = $1 AND event_id = $2",
+            &[&tenant.as_str(), &event_id.as_str()],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn insert_event_keys(

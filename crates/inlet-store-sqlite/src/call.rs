@@ -7,7 +7,7 @@
 
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
-use inlet_store::matching::{EventSummary, KeyedEvent, MatchInput, MatchTx};
+use inlet_store::matching::{EventSummary, MatchTx, StoredEvent};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
@@ -351,42 +351,77 @@ impl MatchTx for SqliteMatch<'_> {
         Ok(ids)
     }
 
-    async fn match_input(
+    async fn events_attached_by_rule(
+        &mut self,
+        tenant: &TenantId,
+        call: &Candidate,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError> {
+        // One statement per index: the call's own events, its group's.
+        let mut ids = db(self
+            .0
+            .prepare_cached(
+                "SELECT event_id FROM call_events WHERE tenant = ?1 AND matched_session = ?2 \
+                 AND matched_group IS NULL AND matched_by <> 'sessionId' \
+                 AND event_time BETWEEN ?3 AND ?4",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map(
+                        params![
+                            tenant.as_str(),
+                            call.session_id.as_str(),
+                            from.as_micros(),
+                            to.as_micros()
+                        ],
+                        |row| row.get::<_, String>(0),
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            }))?;
+        if let Some(group) = &call.master_call_id {
+            ids.extend(db(self
+                .0
+                .prepare_cached(
+                    "SELECT event_id FROM call_events WHERE tenant = ?1 AND matched_group = ?2 \
+                     AND matched_session = ?3 AND event_time BETWEEN ?4 AND ?5",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_map(
+                            params![
+                                tenant.as_str(),
+                                group.as_str(),
+                                call.session_id.as_str(),
+                                from.as_micros(),
+                                to.as_micros()
+                            ],
+                            |row| row.get::<_, String>(0),
+                        )?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                }))?);
+        }
+        ids.into_iter().map(stored::event_id).collect()
+    }
+
+    async fn stored_event(
         &mut self,
         tenant: &TenantId,
         event_id: &EventId,
-    ) -> Result<Option<MatchInput>, StoreError> {
+    ) -> Result<Option<StoredEvent>, StoreError> {
         let mut statement = db(self.0.prepare_cached(
-            "SELECT session_id, event_time, matched_session, matched_group, matched_by, \
-             ambiguous FROM call_events WHERE tenant = ?1 AND event_id = ?2",
+            "SELECT session_id, event_time, metadata, matched_session, matched_group, \
+             matched_by, ambiguous FROM call_events WHERE tenant = ?1 AND event_id = ?2",
         ))?;
         let mut rows = db(statement.query([tenant.as_str(), event_id.as_str()]))?;
         let Some(row) = db(rows.next())? else {
             return Ok(None);
         };
-        let session_id = stored::optional_session(db(row.get(0))?)?;
-        let event_time = Timestamp::from_micros(db(row.get(1))?);
-        let current = attachment(row, 2)?;
-        drop(rows);
-        let mut keys_statement = db(self.0.prepare_cached(
-            "SELECT rule, kind, value FROM event_keys WHERE tenant = ?1 AND event_id = ?2",
-        ))?;
-        let keys = db(keys_statement
-            .query_map([tenant.as_str(), event_id.as_str()], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    Key {
-                        kind: row.get(1)?,
-                        value: row.get(2)?,
-                    },
-                ))
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
-        Ok(Some(MatchInput {
-            session_id,
-            event_time,
-            keys,
-            attachment: current,
+        Ok(Some(StoredEvent {
+            session_id: stored::optional_session(db(row.get(0))?)?,
+            event_time: Timestamp::from_micros(db(row.get(1))?),
+            metadata: stored::metadata(&db(row.get::<_, String>(2))?)?,
+            attachment: attachment(row, 3)?,
         }))
     }
 
@@ -479,36 +514,34 @@ impl MatchTx for SqliteMatch<'_> {
         tenant: &TenantId,
         after: Option<&EventId>,
         limit: usize,
-    ) -> Result<Vec<KeyedEvent>, StoreError> {
+    ) -> Result<Vec<EventId>, StoreError> {
         let mut statement = db(self.0.prepare_cached(
-            "SELECT event_id, metadata, event_time FROM call_events WHERE tenant = ?1 \
+            "SELECT event_id FROM call_events WHERE tenant = ?1 \
              AND event_id > ?2 AND session_id IS NULL ORDER BY event_id LIMIT ?3",
         ))?;
-        let rows = db(statement
+        let ids = db(statement
             .query_map(
                 params![
                     tenant.as_str(),
                     after.map_or("", EventId::as_str),
                     i64::try_from(limit).unwrap_or(i64::MAX)
                 ],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                    ))
-                },
+                |row| row.get::<_, String>(0),
             )
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
-        rows.into_iter()
-            .map(|(id, text, time)| {
-                Ok(KeyedEvent {
-                    event_id: stored::event_id(id)?,
-                    event_time: Timestamp::from_micros(time),
-                    metadata: stored::metadata(&text)?,
-                })
-            })
-            .collect()
+        ids.into_iter().map(stored::event_id).collect()
+    }
+
+    async fn delete_event_keys(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<(), StoreError> {
+        db(self
+            .0
+            .prepare_cached("DELETE FROM event_keys WHERE tenant = ?1 AND event_id = ?2")
+            .and_then(|mut statement| statement.execute([tenant.as_str(), event_id.as_str()])))?;
+        Ok(())
     }
 
     async fn insert_event_keys(

@@ -47,6 +47,7 @@ macro_rules! store_conformance_tests {
             a_call_group_match_reaches_calls_that_join_later,
             pending_events_wait_expire_and_are_retried_by_new_rules,
             a_changed_call_takes_its_events_along,
+            attached_events_stay_within_reach_of_later_calls,
             resent_events_and_other_tenants,
             rules_read_back_and_the_token_secret_is_chosen_once,
             events_list_in_order_and_page,

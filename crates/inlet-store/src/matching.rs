@@ -13,6 +13,15 @@
 //! - new rules re-key every call and event and re-resolve every event
 //!   matched by rule, pending or unmatched.
 //!
+//! An event's keys are indexed only where a call could still claim it
+//! ([`watched_keys`]): all of them while it waits, and once a rule has
+//! attached it, those of the rules before that one. A later call with the
+//! attaching rule's key shares that key with the call the event is on, so it
+//! finds the event through that call ([`MatchTx::events_attached_by_rule`]);
+//! rules after the attaching one cannot take it. Most events match on
+//! arrival, and not indexing their keys halves the random writes an event
+//! costs.
+//!
 //! Pending events past their TTL are `unmatched`: calls no longer wake
 //! them, but a change of rules retries them.
 //!
@@ -24,7 +33,8 @@ use std::sync::{Arc, Mutex};
 
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{
-    Attachment, Call, Candidate, Key, RuleSet, SessionId, call_keys, choose, event_keys, window,
+    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, call_keys, choose, event_keys,
+    window,
 };
 use serde_json::{Map, Value};
 
@@ -36,7 +46,7 @@ use crate::{
 /// Calls (and events) re-keyed per step when rules change.
 const REKEY_PAGE: usize = 1000;
 
-/// A stored event as matching needs it.
+/// An event as matching needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchInput {
     /// The session it named, if any.
@@ -60,15 +70,17 @@ pub struct EventSummary {
     pub attachment: Option<Attachment>,
 }
 
-/// A rule-matched event's metadata, for re-keying when rules change.
+/// A stored event, read back to match it again.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KeyedEvent {
-    /// The event.
-    pub event_id: EventId,
+pub struct StoredEvent {
+    /// The session it named, if any.
+    pub session_id: Option<SessionId>,
     /// When it happened.
     pub event_time: Timestamp,
-    /// Its metadata.
+    /// Its metadata, from which its keys are taken under the current rules.
     pub metadata: Map<String, Value>,
+    /// Where it is attached now.
+    pub attachment: Option<Attachment>,
 }
 
 /// The reads and writes matching needs, on one open transaction of a
@@ -160,8 +172,8 @@ pub trait MatchTx {
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError>;
     /// Events without a session id, matched or pending (received at or
-    /// after `expired_before`), having any of `keys`, whose event time lies
-    /// in `[from, to]`.
+    /// after `expired_before`), whose indexed keys (see [`watched_keys`])
+    /// include any of `keys`, and whose event time lies in `[from, to]`.
     async fn events_with_keys(
         &mut self,
         tenant: &TenantId,
@@ -170,12 +182,21 @@ pub trait MatchTx {
         to: Timestamp,
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError>;
-    /// The event as matching needs it.
-    async fn match_input(
+    /// Events a rule attached to `call`, to it alone or to its group
+    /// through it, whose event time lies in `[from, to]`.
+    async fn events_attached_by_rule(
+        &mut self,
+        tenant: &TenantId,
+        call: &Candidate,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<EventId>, StoreError>;
+    /// The event stored under `event_id`, to match it again.
+    async fn stored_event(
         &mut self,
         tenant: &TenantId,
         event_id: &EventId,
-    ) -> Result<Option<MatchInput>, StoreError>;
+    ) -> Result<Option<StoredEvent>, StoreError>;
     /// Sets (or clears) an event's attachment.
     async fn set_attachment(
         &mut self,
@@ -207,8 +228,14 @@ pub trait MatchTx {
         tenant: &TenantId,
         after: Option<&EventId>,
         limit: usize,
-    ) -> Result<Vec<KeyedEvent>, StoreError>;
-    /// Adds the keys of a stored event that happened at `event_time`.
+    ) -> Result<Vec<EventId>, StoreError>;
+    /// Removes every indexed key of an event.
+    async fn delete_event_keys(
+        &mut self,
+        tenant: &TenantId,
+        event_id: &EventId,
+    ) -> Result<(), StoreError>;
+    /// Indexes keys of a stored event that happened at `event_time`.
     async fn insert_event_keys(
         &mut self,
         tenant: &TenantId,
@@ -290,6 +317,36 @@ fn keys_of(metadata: &Map<String, Value>, rules: &RuleSet) -> Vec<(String, Key)>
         .collect()
 }
 
+/// The keys of `keys` a call could claim the event by, attached as it is
+/// (see the module's introduction): all of them while it is attached
+/// nowhere, none when it named its session, and when a rule attached it,
+/// those of the rules before that one. The attaching rule's own key is left
+/// out only when the event has one value for it: with several, a call could
+/// compete through a value the attached call does not have.
+pub fn watched_keys<'k>(
+    keys: &'k [(String, Key)],
+    attachment: Option<&Attachment>,
+    rules: &RuleSet,
+) -> Vec<&'k (String, Key)> {
+    let attaching = match attachment.map(|attached| &attached.matched_by) {
+        None => return keys.iter().collect(),
+        Some(MatchedBy::SessionId) => return Vec::new(),
+        Some(MatchedBy::Rule(name)) => name,
+    };
+    let Some(position) = rules
+        .rules()
+        .iter()
+        .position(|rule| rule.name == *attaching)
+    else {
+        return keys.iter().collect();
+    };
+    let own = keys.iter().filter(|(name, _)| name == attaching).count();
+    let watched = &rules.rules()[..if own > 1 { position + 1 } else { position }];
+    keys.iter()
+        .filter(|(name, _)| watched.iter().any(|rule| rule.name == *name))
+        .collect()
+}
+
 /// Stores an out-of-band event and attaches it if a call matches now.
 pub async fn insert_call_event<T: MatchTx>(
     tx: &mut T,
@@ -324,7 +381,11 @@ pub async fn insert_call_event<T: MatchTx>(
         attachment: None,
     };
     let attachment = resolve(tx, tenant, &rules, &input).await?;
-    tx.insert_event(event, &input.keys, attachment.as_ref())
+    let watched: Vec<(String, Key)> = watched_keys(&input.keys, attachment.as_ref(), &rules)
+        .into_iter()
+        .cloned()
+        .collect();
+    tx.insert_event(event, &watched, attachment.as_ref())
         .await?;
     let state = state_of(
         tx,
@@ -396,29 +457,45 @@ pub async fn put_calls<T: MatchTx>(
         touched.extend(old_keys.unwrap_or_default());
         touched.sort();
         touched.dedup();
+        // An event a rule can attach to this call, as it was or as it is
+        // now, happened within the widest window of either.
+        let reach = |call: &Call| {
+            (
+                call.start_time.plus_seconds(-widest),
+                call.end().plus_seconds(widest),
+            )
+        };
+        let (mut from, mut to) = reach(call);
+        if let Some(old) = &old {
+            let (old_from, old_to) = reach(old);
+            (from, to) = (from.min(old_from), to.max(old_to));
+            // What a rule attached to the old version may belong elsewhere.
+            affected.extend(
+                tx.events_attached_by_rule(tenant, &candidate(old), from, to)
+                    .await?,
+            );
+        }
         if !touched.is_empty() {
-            // An event a rule can attach to this call, as it was or as it
-            // is now, happened within the widest window of either.
-            let reach = |call: &Call| {
-                (
-                    call.start_time.plus_seconds(-widest),
-                    call.end().plus_seconds(widest),
-                )
-            };
-            let (mut from, mut to) = reach(call);
-            if let Some(old) = &old {
-                let (old_from, old_to) = reach(old);
-                (from, to) = (from.min(old_from), to.max(old_to));
-            }
+            // Waiting events, and attached ones by the keys of rules before
+            // the one that attached them.
             affected.extend(
                 tx.events_with_keys(tenant, &touched, from, to, batch.expired_before)
                     .await?,
             );
+            // Events a rule attached by one of these keys are on calls that
+            // have the key too, within the widest window of the event.
+            let (calls_from, calls_to) = (from.plus_seconds(-widest), to.plus_seconds(widest));
+            for key in &touched {
+                for other in tx.candidates(tenant, key, calls_from, calls_to).await? {
+                    affected.extend(tx.events_attached_by_rule(tenant, &other, from, to).await?);
+                }
+            }
         }
         affected.sort();
         affected.dedup();
         for event_id in affected {
-            late_matches += u64::from(rematch(tx, tenant, &rules, &event_id).await?);
+            late_matches +=
+                u64::from(rematch(tx, tenant, &rules, &event_id, Indexed::Watched).await?);
         }
     }
     Ok(CallsWritten {
@@ -433,18 +510,62 @@ fn span(call: &Call) -> std::time::Duration {
     std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(0))
 }
 
-/// Resolves a stored event again and records a changed attachment; whether
-/// an event that was attached nowhere is attached now.
+/// A call as a candidate, to look up what is attached to it.
+fn candidate(call: &Call) -> Candidate {
+    Candidate {
+        session_id: call.session_id.clone(),
+        master_call_id: call.master_call_id.clone(),
+        start_time: call.start_time,
+        end_time: call.end_time,
+    }
+}
+
+/// Which of an event's keys are indexed when it is matched again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Indexed {
+    /// Those [`watched_keys`] gives for its stored attachment (or more,
+    /// for an event stored before keys were indexed this way).
+    Watched,
+    /// None: the rules changed and every key was removed.
+    Cleared,
+}
+
+/// Resolves a stored event again, records a changed attachment and indexes
+/// the keys that attachment leaves a call to claim it by; whether an event
+/// that was attached nowhere is attached now.
 async fn rematch<T: MatchTx>(
     tx: &mut T,
     tenant: &TenantId,
     rules: &RuleSet,
     event_id: &EventId,
+    indexed: Indexed,
 ) -> Result<bool, StoreError> {
-    let Some(input) = tx.match_input(tenant, event_id).await? else {
+    let Some(stored) = tx.stored_event(tenant, event_id).await? else {
         return Ok(false);
     };
+    let input = MatchInput {
+        keys: match stored.session_id {
+            Some(_) => Vec::new(),
+            None => keys_of(&stored.metadata, rules),
+        },
+        session_id: stored.session_id,
+        event_time: stored.event_time,
+        attachment: stored.attachment,
+    };
     let attachment = resolve(tx, tenant, rules, &input).await?;
+    let watched = watched_keys(&input.keys, attachment.as_ref(), rules);
+    let rekey = match indexed {
+        Indexed::Cleared => true,
+        Indexed::Watched => watched != watched_keys(&input.keys, input.attachment.as_ref(), rules),
+    };
+    if rekey {
+        let watched: Vec<(String, Key)> = watched.into_iter().cloned().collect();
+        if indexed == Indexed::Watched {
+            tx.delete_event_keys(tenant, event_id).await?;
+        }
+        tx.insert_event_keys(tenant, event_id, input.event_time, &watched)
+            .await?;
+    }
     if attachment == input.attachment {
         return Ok(false);
     }
@@ -483,14 +604,12 @@ pub async fn put_rules<T: MatchTx>(
         let events = tx
             .keyed_events_after(tenant, after.as_ref(), REKEY_PAGE)
             .await?;
-        for event in &events {
-            let keys = keys_of(&event.metadata, rules);
-            tx.insert_event_keys(tenant, &event.event_id, event.event_time, &keys)
-                .await?;
-            late_matches += u64::from(rematch(tx, tenant, rules, &event.event_id).await?);
+        for event_id in &events {
+            late_matches +=
+                u64::from(rematch(tx, tenant, rules, event_id, Indexed::Cleared).await?);
         }
         match events.last() {
-            Some(last) if events.len() == REKEY_PAGE => after = Some(last.event_id.clone()),
+            Some(last) if events.len() == REKEY_PAGE => after = Some(last.clone()),
             _ => break,
         }
     }

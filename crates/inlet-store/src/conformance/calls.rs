@@ -7,7 +7,7 @@ use inlet_match::{CallEvent, RuleSet, SessionId, parse_call, parse_call_event, p
 use serde_json::{Value, json};
 
 use crate::{
-    CallBatch, CallEventOutcome, CallEventQuery, CallOutcome, CallsWritten, EventState,
+    CallBatch, CallEventOutcome, CallEventQuery, CallOutcome, CallView, CallsWritten, EventState,
     EventStatus, NewCallEvent, Store, StoreError,
 };
 
@@ -393,6 +393,67 @@ pub async fn long_calls_and_widely_shared_values_match_as_any_other(store: &dyn 
         attached(store, "long").await,
         [triple("e2", "rule:n", "call")]
     );
+}
+
+/// An attached event keeps only some of its keys indexed, yet every call
+/// that could take it still finds it: a farther call with the attaching
+/// key (through the call the event is on), a call matching an earlier rule,
+/// and a nearer call with the second of two values the event has.
+pub async fn attached_events_stay_within_reach_of_later_calls(store: &dyn Store) {
+    set_rules(store, 0, json!([
+        {"name": "case", "priority": 1, "eventField": "/case", "callField": "metaData/case", "windowSeconds": 600},
+        {"name": "phone", "priority": 2, "eventField": "/phone", "callField": "customerPhoneNumber", "normalize": "digits", "windowSeconds": 3600}
+    ])).await;
+    let phone = |number: &str| json!({"contacts": [{"type": "customer", "phoneNumber": number}]});
+    put(store, 0, &[call("a", 0, Some(60), phone("555 0100"))]).await;
+    let both = unnamed(30, json!({"phone": "5550100", "case": "K"}));
+    assert_eq!(
+        send(store, 1, "e1", both).await,
+        stored(EventStatus::Matched, &["a"])
+    );
+    let ambiguous = |view: CallView| {
+        view.events
+            .iter()
+            .map(|event| event.ambiguous)
+            .collect::<Vec<_>>()
+    };
+    let view = store.get_call(&tenant(), &session("a")).await.expect("a");
+    assert_eq!(ambiguous(view), [false]);
+    // A farther call with the same number: e1 stays, but is ambiguous now.
+    put(store, 2, &[call("b", 1000, Some(1060), phone("5550100"))]).await;
+    let view = store.get_call(&tenant(), &session("a")).await.expect("a");
+    assert_eq!(ambiguous(view), [true]);
+    // A call the earlier rule matches takes it.
+    put(
+        store,
+        3,
+        &[call(
+            "k",
+            100,
+            Some(160),
+            json!({"metaData": {"case": "K"}}),
+        )],
+    )
+    .await;
+    assert_eq!(attached(store, "a").await, []);
+    assert_eq!(
+        attached(store, "k").await,
+        [triple("e1", "rule:case", "call")]
+    );
+    // Two numbers: on b by the first; a nearer call with the second takes it.
+    let two = unnamed(4000, json!({"phone": ["555 0100", "555 0199"]}));
+    assert_eq!(
+        send(store, 4, "e2", two).await,
+        stored(EventStatus::Matched, &["b"])
+    );
+    put(store, 5, &[call("q", 3900, Some(3960), phone("5550199"))]).await;
+    assert_eq!(attached(store, "b").await, []);
+    assert_eq!(
+        attached(store, "q").await,
+        [triple("e2", "rule:phone", "call")]
+    );
+    let view = store.get_call(&tenant(), &session("q")).await.expect("q");
+    assert_eq!(ambiguous(view), [true]);
 }
 
 /// A callGroup rule attaches the metadata to every call of the group,
