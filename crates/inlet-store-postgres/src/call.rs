@@ -9,7 +9,7 @@
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
-use inlet_store::matching::{EventSummary, MatchTx, StoredEvent};
+use inlet_store::matching::{EventSummary, MatchTx, Reach, StoredEvent};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
@@ -339,30 +339,43 @@ impl MatchTx for PgMatch<'_> {
             .collect()
     }
 
-    async fn events_with_keys(
+    async fn events_sharing_keys(
         &mut self,
         tenant: &TenantId,
         keys: &[Key],
-        from: Timestamp,
-        to: Timestamp,
-        expired_before: Timestamp,
+        reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError> {
         let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
         let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
         let rows = self
             .query(
-                "SELECT DISTINCT k.event_id FROM unnest($2::text[], $3::text[]) AS u(kind, value) \
+                "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS u(kind, value)), \
+                 others AS (SELECT c.session_id, c.master_call_id FROM wanted u \
+                 JOIN call_keys c ON c.tenant = $1 AND c.kind = u.kind AND c.value = u.value \
+                 AND c.start_time <= $8 AND c.start_time >= $7 - coalesce((SELECT longest \
+                 FROM call_spans WHERE tenant = $1), 0) AND c.end_time >= $7 \
+                 AND c.session_id <> $9) \
+                 SELECT k.event_id FROM wanted u \
                  JOIN event_keys k ON k.tenant = $1 AND k.kind = u.kind AND k.value = u.value \
                  AND k.event_time BETWEEN $5 AND $6 \
                  JOIN call_events e ON e.tenant = k.tenant AND e.event_id = k.event_id \
-                 WHERE e.matched_session IS NOT NULL OR e.received_at >= $4",
+                 WHERE e.matched_session IS NOT NULL OR e.received_at >= $4 \
+                 UNION SELECT e.event_id FROM others c JOIN call_events e ON e.tenant = $1 \
+                 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
+                 WHERE e.matched_by <> 'sessionId' AND e.event_time BETWEEN $5 AND $6 \
+                 UNION SELECT e.event_id FROM others c JOIN call_events e ON e.tenant = $1 \
+                 AND e.matched_group = c.master_call_id AND e.matched_session = c.session_id \
+                 WHERE e.event_time BETWEEN $5 AND $6",
                 &[
                     &tenant.as_str(),
                     &kinds,
                     &values,
-                    &expired_before.as_micros(),
-                    &from.as_micros(),
-                    &to.as_micros(),
+                    &reach.expired_before.as_micros(),
+                    &reach.from.as_micros(),
+                    &reach.to.as_micros(),
+                    &reach.calls_from.as_micros(),
+                    &reach.calls_to.as_micros(),
+                    &reach.session_id.as_str(),
                 ],
             )
             .await?;

@@ -7,7 +7,7 @@
 
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
-use inlet_store::matching::{EventSummary, MatchTx, StoredEvent};
+use inlet_store::matching::{EventSummary, MatchTx, Reach, StoredEvent};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
@@ -314,20 +314,35 @@ impl MatchTx for SqliteMatch<'_> {
         ids.into_iter().map(stored::event_id).collect()
     }
 
-    async fn events_with_keys(
+    async fn events_sharing_keys(
         &mut self,
         tenant: &TenantId,
         keys: &[Key],
-        from: Timestamp,
-        to: Timestamp,
-        expired_before: Timestamp,
+        reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError> {
+        // One statement per key: by the event's indexed keys, then through
+        // the other calls with the key, to their own events and their
+        // group's. The planner does not see on its own that a join on
+        // `matched_session` (`matched_group`) may use the partial index.
         let mut statement = db(self.0.prepare_cached(
-            "SELECT k.event_id FROM event_keys k JOIN call_events e \
+            "WITH calls_with_key AS NOT MATERIALIZED (SELECT session_id, master_call_id \
+             FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
+             AND start_time <= ?8 AND start_time >= ?7 - coalesce((SELECT longest \
+             FROM call_spans WHERE tenant = ?1), 0) AND end_time >= ?7 AND session_id <> ?9) \
+             SELECT k.event_id FROM event_keys k JOIN call_events e \
              ON e.tenant = k.tenant AND e.event_id = k.event_id \
              WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
              AND k.event_time BETWEEN ?5 AND ?6 \
-             AND (e.matched_session IS NOT NULL OR e.received_at >= ?4)",
+             AND (e.matched_session IS NOT NULL OR e.received_at >= ?4) \
+             UNION ALL SELECT e.event_id FROM calls_with_key c \
+             JOIN call_events e INDEXED BY call_events_on_call \
+             ON e.tenant = ?1 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
+             WHERE e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
+             UNION ALL SELECT e.event_id FROM calls_with_key c \
+             JOIN call_events e INDEXED BY call_events_on_group \
+             ON e.tenant = ?1 AND e.matched_group = c.master_call_id \
+             AND e.matched_session = c.session_id \
+             WHERE e.event_time BETWEEN ?5 AND ?6",
         ))?;
         let mut ids = Vec::new();
         for key in keys {
@@ -337,9 +352,12 @@ impl MatchTx for SqliteMatch<'_> {
                         tenant.as_str(),
                         key.kind,
                         key.value,
-                        expired_before.as_micros(),
-                        from.as_micros(),
-                        to.as_micros()
+                        reach.expired_before.as_micros(),
+                        reach.from.as_micros(),
+                        reach.to.as_micros(),
+                        reach.calls_from.as_micros(),
+                        reach.calls_to.as_micros(),
+                        reach.session_id.as_str(),
                     ],
                     |row| row.get::<_, String>(0),
                 )

@@ -59,6 +59,23 @@ pub struct MatchInput {
     pub attachment: Option<Attachment>,
 }
 
+/// Where [`MatchTx::events_sharing_keys`] looks, for one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// The call itself, whose own events are not looked up by key.
+    pub session_id: SessionId,
+    /// Event times a rule could attach to the call: `[from, to]`.
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Other calls holding events from that range overlap
+    /// `[calls_from, calls_to]` (the range widened by the widest window).
+    pub calls_from: Timestamp,
+    pub calls_to: Timestamp,
+    /// Pending events received before this have expired: calls no longer
+    /// wake them.
+    pub expired_before: Timestamp,
+}
+
 /// What is stored of an event under its eventId.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSummary {
@@ -171,16 +188,16 @@ pub trait MatchTx {
         session: &SessionId,
         expired_before: Timestamp,
     ) -> Result<Vec<EventId>, StoreError>;
-    /// Events without a session id, matched or pending (received at or
-    /// after `expired_before`), whose indexed keys (see [`watched_keys`])
-    /// include any of `keys`, and whose event time lies in `[from, to]`.
-    async fn events_with_keys(
+    /// The events a call having any of `keys` could claim or make
+    /// ambiguous (see [`Reach`]), by two indexes: events without a session
+    /// id whose indexed keys (see [`watched_keys`]) include one of `keys`,
+    /// matched or pending (received at or after `reach.expired_before`);
+    /// and events a rule attached to another call having one of `keys`.
+    async fn events_sharing_keys(
         &mut self,
         tenant: &TenantId,
         keys: &[Key],
-        from: Timestamp,
-        to: Timestamp,
-        expired_before: Timestamp,
+        reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError>;
     /// Events a rule attached to `call`, to it alone or to its group
     /// through it, whose event time lies in `[from, to]`.
@@ -476,20 +493,18 @@ pub async fn put_calls<T: MatchTx>(
             );
         }
         if !touched.is_empty() {
-            // Waiting events, and attached ones by the keys of rules before
-            // the one that attached them.
-            affected.extend(
-                tx.events_with_keys(tenant, &touched, from, to, batch.expired_before)
-                    .await?,
-            );
-            // Events a rule attached by one of these keys are on calls that
-            // have the key too, within the widest window of the event.
-            let (calls_from, calls_to) = (from.plus_seconds(-widest), to.plus_seconds(widest));
-            for key in &touched {
-                for other in tx.candidates(tenant, key, calls_from, calls_to).await? {
-                    affected.extend(tx.events_attached_by_rule(tenant, &other, from, to).await?);
-                }
-            }
+            // Events attached to this call were found through its old
+            // version; a rule attached other events by one of these keys to
+            // calls that have the key too, within the widest window.
+            let reach = Reach {
+                session_id: call.session_id.clone(),
+                from,
+                to,
+                calls_from: from.plus_seconds(-widest),
+                calls_to: to.plus_seconds(widest),
+                expired_before: batch.expired_before,
+            };
+            affected.extend(tx.events_sharing_keys(tenant, &touched, &reach).await?);
         }
         affected.sort();
         affected.dedup();
