@@ -2,6 +2,8 @@
 //! `sessionId`, `masterCallId` (the call group), times, direction, the number
 //! dialed, contacts and free-form `metaData`.
 
+use std::borrow::Cow;
+
 use inlet_domain::{Json, Timestamp};
 use serde_json::{Map, Value, json};
 
@@ -185,14 +187,18 @@ impl Contact {
 
 /// The value at `pointer` (RFC 6901, `/a/0/b`) inside the object `root`.
 pub(crate) fn pointed<'a>(root: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
-    let mut tokens = pointer
-        .strip_prefix('/')?
-        .split('/')
-        .map(|token| token.replace("~1", "/").replace("~0", "~"));
-    let mut value = root.get(&tokens.next()?)?;
+    // Most tokens have no escapes: unescape (and allocate) only those that do.
+    let mut tokens = pointer.strip_prefix('/')?.split('/').map(|token| {
+        if token.contains('~') {
+            Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(token)
+        }
+    });
+    let mut value = root.get(tokens.next()?.as_ref())?;
     for token in tokens {
         value = match value {
-            Value::Object(map) => map.get(&token)?,
+            Value::Object(map) => map.get(token.as_ref())?,
             Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
             _ => return None,
         };
@@ -477,6 +483,17 @@ fn contact(at: &str, value: &Value, problems: &mut Vec<String>) -> Option<Contac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pointer_reaches_into_objects_and_arrays_and_unescapes_its_tokens() {
+        let root = json!({"a/b": {"c~d": [10, 11]}, "plain": {"x": "y"}});
+        let root = root.as_object().expect("object");
+        assert_eq!(pointed(root, "/a~1b/c~0d/1"), Some(&json!(11)));
+        assert_eq!(pointed(root, "/plain/x"), Some(&json!("y")));
+        assert_eq!(pointed(root, "/a/b"), None, "~1 is how a pointer says /");
+        assert_eq!(pointed(root, "/plain/x/z"), None);
+        assert_eq!(pointed(root, "plain"), None, "a pointer starts with /");
+    }
 
     const FULL: &str = r#"{"sessionId": "s-1", "masterCallId": "g-1",
         "startTime": "2026-11-29T09:00:00Z", "endTime": "2026-11-29T09:05:00Z",

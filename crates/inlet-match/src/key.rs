@@ -85,6 +85,10 @@ pub fn event_keys<'r>(
             let values = pointed(metadata, &rule.event_field)
                 .map(scalars)
                 .unwrap_or_default();
+            if values.is_empty() {
+                // Most events carry the fields of a few rules only.
+                return (rule, Vec::new());
+            }
             let mut keys: Vec<Key> =
                 normalised(values, rule.normalize, Key::kind_of(rule)).collect();
             keys.sort();

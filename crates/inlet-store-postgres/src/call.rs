@@ -14,7 +14,6 @@ use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
 };
-use serde_json::Value;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -292,6 +291,7 @@ impl MatchTx for PgMatch<'_> {
         attachment: Option<&Attachment>,
     ) -> Result<(), StoreError> {
         let body = &event.event;
+        let metadata = stored::metadata_text(&body.metadata)?;
         self.execute(
             "INSERT INTO call_events (tenant, event_id, content_hash, session_id, event_time, \
              received_at, api_id, request_id, metadata, matched_session, matched_group, \
@@ -305,7 +305,7 @@ impl MatchTx for PgMatch<'_> {
                 &event.received_at.as_micros(),
                 &event.api_id.as_str(),
                 &event.request_id.as_str(),
-                &Value::Object(body.metadata.clone()).to_string(),
+                &metadata,
                 &attachment.map(|a| a.session_id.as_str()),
                 &attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
                 &attachment.map(|a| a.matched_by.label()),

@@ -13,7 +13,6 @@ use inlet_store::{
     Position, StoreError, stored,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde_json::Value;
 
 use crate::error::store_error;
 
@@ -263,6 +262,7 @@ impl MatchTx for SqliteMatch<'_> {
             .prepare_cached("UPDATE sequences SET value = ?1 WHERE name = 'call_events'")
             .and_then(|mut statement| statement.execute([seq])))?;
         let body = &event.event;
+        let metadata = stored::metadata_text(&body.metadata)?;
         db(self.0.prepare_cached(
             "INSERT INTO call_events (tenant, event_id, seq, content_hash, session_id, event_time, \
              received_at, api_id, request_id, metadata, matched_session, matched_group, \
@@ -280,7 +280,7 @@ impl MatchTx for SqliteMatch<'_> {
                 event.received_at.as_micros(),
                 event.api_id.as_str(),
                 event.request_id,
-                Value::Object(body.metadata.clone()).to_string(),
+                metadata,
                 attachment.map(|a| a.session_id.as_str()),
                 attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
                 attachment.map(|a| a.matched_by.label()),

@@ -28,6 +28,13 @@ pub fn event_id(text: String) -> Result<EventId, StoreError> {
     EventId::parse(text).map_err(|_| corrupt("event id"))
 }
 
+/// An event's metadata as stored: compact JSON, without copying the map
+/// into a `Value` first.
+pub fn metadata_text(metadata: &Map<String, Value>) -> Result<String, StoreError> {
+    serde_json::to_string(metadata)
+        .map_err(|err| StoreError::Other(format!("cannot write event metadata: {err}")))
+}
+
 /// A stored event's metadata.
 pub fn metadata(text: &str) -> Result<Map<String, Value>, StoreError> {
     serde_json::from_str(text).map_err(|_| corrupt("event metadata"))
