@@ -33,6 +33,7 @@ pub(crate) async fn receive_event(
     let event = parse_off_the_workers(text.len(), move || parse_call_event(&text))
         .await?
         .map_err(|err| ApiError::bad_request(err.0))?;
+    let generated_id = event.event_id.is_none();
     let event_id = event.event_id.clone().unwrap_or_else(EventId::generate);
     let now = state.clock.now();
     let outcome = state
@@ -44,6 +45,7 @@ pub(crate) async fn receive_event(
                 request_id: context.id.clone(),
                 received_at: now,
                 event_id: event_id.clone(),
+                generated_id,
                 event,
             },
             state.calls.expired_before(now),

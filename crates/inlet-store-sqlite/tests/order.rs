@@ -188,6 +188,7 @@ async fn attachments(arrivals: &[&Arrival]) -> Vec<(String, Option<Attachment>)>
                             request_id: "r".into(),
                             received_at: at(1000),
                             event_id: EventId::parse(id.as_str()).expect("id"),
+                            generated_id: false,
                             event: parse_call_event(&body.to_string()).expect("valid event"),
                         },
                         expired_before,

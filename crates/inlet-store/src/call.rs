@@ -53,6 +53,10 @@ pub struct NewCallEvent {
     pub received_at: Timestamp,
     /// The client's eventId, or a generated one.
     pub event_id: EventId,
+    /// Whether the server generated `event_id` for this request (the client
+    /// sent none): then no stored event can have it, and the store skips
+    /// looking for one.
+    pub generated_id: bool,
     /// The validated event.
     pub event: CallEvent,
 }

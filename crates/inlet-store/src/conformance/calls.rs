@@ -81,6 +81,7 @@ async fn send(store: &dyn Store, now: i64, id: &str, body: Value) -> CallEventOu
                 request_id: format!("req-{id}"),
                 received_at: at(now),
                 event_id: EventId::parse(id).expect("event id"),
+                generated_id: false,
                 event: parsed_event(&body),
             },
             at(now - TTL_SECONDS),
