@@ -1,10 +1,20 @@
 //! The HTTP phases: batches and single items from concurrent clients.
+//!
+//! Each client holds one HTTP/1.1 connection of its own (hyper's connection
+//! API): the load generator shares the machine's two cores with the server,
+//! and a pooled client that parses the URL and builds a header map per
+//! request took as much CPU per request as the server's whole HTTP layer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper_util::rt::TokioIo;
 
 use crate::item;
 use crate::server::Server;
@@ -54,14 +64,40 @@ impl Auth {
         }
     }
 
-    fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self {
-            Self::Key { api_id, secret } => request
-                .header("asapp-api-id", api_id)
-                .header("asapp-api-secret", secret),
-            Self::Bearer(token) => request.bearer_auth(token),
-        }
+    /// The headers that carry it.
+    fn headers(&self) -> anyhow::Result<Vec<(HeaderName, HeaderValue)>> {
+        Ok(match self {
+            Self::Key { api_id, secret } => vec![
+                (
+                    HeaderName::from_static("asapp-api-id"),
+                    HeaderValue::from_str(api_id)?,
+                ),
+                (
+                    HeaderName::from_static("asapp-api-secret"),
+                    HeaderValue::from_str(secret)?,
+                ),
+            ],
+            Self::Bearer(token) => vec![(
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}"))?,
+            )],
+        })
     }
+}
+
+/// A connection to `base` (`http://host:port`), and the `Host` it names.
+async fn connect(base: &str) -> anyhow::Result<(SendRequest<Full<Bytes>>, HeaderValue)> {
+    let address = base
+        .strip_prefix("http://")
+        .with_context(|| format!("{base}: the benchmark speaks plain http"))?;
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .with_context(|| format!("connect to {address}"))?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    // Runs until the sender is dropped or the server closes the connection.
+    tokio::spawn(connection);
+    Ok((sender, HeaderValue::from_str(address)?))
 }
 
 /// `total` batch requests of `size` items from `clients` clients; the
@@ -125,13 +161,16 @@ pub(crate) async fn run(
     let next = Arc::new(AtomicUsize::new(0));
     let body = Arc::new(body);
     let started = Instant::now();
+    let headers = Arc::new(auth.headers()?);
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
             // Clients spread over the nodes, as behind a load balancer.
-            let url = format!("{}{path}", server.urls[client % server.urls.len()]);
-            let (next, body, auth) = (Arc::clone(&next), Arc::clone(&body), auth.clone());
+            let base = server.urls[client % server.urls.len()].clone();
+            let path = path.to_owned();
+            let (next, body, headers) =
+                (Arc::clone(&next), Arc::clone(&body), Arc::clone(&headers));
             tokio::spawn(async move {
-                let http = reqwest::Client::new();
+                let (mut sender, host) = connect(&base).await?;
                 let mut latencies = Vec::new();
                 let mut items = 0;
                 loop {
@@ -140,14 +179,25 @@ pub(crate) async fn run(
                         break;
                     }
                     let (text, count) = body(n);
+                    let mut request = hyper::Request::post(path.as_str())
+                        .header(HOST, host.clone())
+                        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    for (name, value) in headers.iter() {
+                        request = request.header(name, value.clone());
+                    }
+                    let request = request.body(Full::new(Bytes::from(text)))?;
                     let sent = Instant::now();
-                    let request = http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(text);
-                    let response = auth.apply(request).send().await?;
+                    if sender.ready().await.is_err() {
+                        // The server closed the connection between requests:
+                        // nothing was sent, so open another.
+                        sender = connect(&base).await?.0;
+                    }
+                    let response = sender
+                        .send_request(request)
+                        .await
+                        .with_context(|| format!("request {n} to {base}{path}"))?;
                     let status = response.status();
-                    response.bytes().await?;
+                    response.into_body().collect().await?;
                     latencies.push(sent.elapsed());
                     if status != 200 {
                         bail!("request {n} answered {status}");
