@@ -23,6 +23,50 @@ fn db<T>(result: rusqlite::Result<T>) -> Result<T, StoreError> {
     result.map_err(store_error)
 }
 
+// Without statistics, SQLite reckons `tenant = ?` on the primary key as
+// selective as the partial indexes on attachments, and reads every event of
+// the tenant: the statements that need those indexes name them (checked by
+// `tests::look_ups_use_their_indexes`).
+
+/// Events a rule attached to call `?2`, alone or for its group `?3`, with
+/// event times in `[?4, ?5]`.
+const ATTACHED_BY_RULE: &str = "SELECT event_id FROM call_events INDEXED BY call_events_on_call \
+     WHERE tenant = ?1 AND matched_session = ?2 AND matched_group IS NULL \
+     AND matched_by <> 'sessionId' AND event_time BETWEEN ?4 AND ?5 \
+     UNION ALL SELECT event_id FROM call_events INDEXED BY call_events_on_group \
+     WHERE tenant = ?1 AND matched_group = ?3 AND matched_session = ?2 \
+     AND event_time BETWEEN ?4 AND ?5";
+
+/// The events of call `?2` and of its group `?3`, in event time order.
+const CALL_EVENTS: &str = "SELECT event_id, event_time, received_at, metadata, matched_by, \
+     matched_group, ambiguous FROM call_events INDEXED BY call_events_on_call \
+     WHERE tenant = ?1 AND matched_session = ?2 AND matched_group IS NULL \
+     UNION ALL SELECT event_id, event_time, received_at, metadata, matched_by, matched_group, \
+     ambiguous FROM call_events INDEXED BY call_events_on_group \
+     WHERE tenant = ?1 AND matched_group = ?3 \
+     ORDER BY 2, 3, 1";
+
+/// Per key `?2`/`?3`: events whose indexed keys hold it, then those a rule
+/// attached to the other calls with it, alone or for their group.
+const SHARING_KEYS: &str = "WITH calls_with_key AS NOT MATERIALIZED (SELECT session_id, master_call_id \
+             FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
+             AND start_time <= ?8 AND start_time >= ?7 - coalesce((SELECT longest \
+             FROM call_spans WHERE tenant = ?1), 0) AND end_time >= ?7 AND session_id <> ?9) \
+             SELECT k.event_id FROM event_keys k JOIN call_events e \
+             ON e.tenant = k.tenant AND e.event_id = k.event_id \
+             WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
+             AND k.event_time BETWEEN ?5 AND ?6 \
+             AND (e.matched_session IS NOT NULL OR e.received_at >= ?4) \
+             UNION ALL SELECT e.event_id FROM calls_with_key c \
+             JOIN call_events e INDEXED BY call_events_on_call \
+             ON e.tenant = ?1 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
+             WHERE e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
+             UNION ALL SELECT e.event_id FROM calls_with_key c \
+             JOIN call_events e INDEXED BY call_events_on_group \
+             ON e.tenant = ?1 AND e.matched_group = c.master_call_id \
+             AND e.matched_session = c.session_id \
+             WHERE e.event_time BETWEEN ?5 AND ?6";
+
 /// The attachment stored in columns `session, group, matched_by, ambiguous`
 /// starting at `first`.
 fn attachment(row: &Row<'_>, first: usize) -> Result<Option<Attachment>, StoreError> {
@@ -324,26 +368,7 @@ impl MatchTx for SqliteMatch<'_> {
         // the other calls with the key, to their own events and their
         // group's. The planner does not see on its own that a join on
         // `matched_session` (`matched_group`) may use the partial index.
-        let mut statement = db(self.0.prepare_cached(
-            "WITH calls_with_key AS NOT MATERIALIZED (SELECT session_id, master_call_id \
-             FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
-             AND start_time <= ?8 AND start_time >= ?7 - coalesce((SELECT longest \
-             FROM call_spans WHERE tenant = ?1), 0) AND end_time >= ?7 AND session_id <> ?9) \
-             SELECT k.event_id FROM event_keys k JOIN call_events e \
-             ON e.tenant = k.tenant AND e.event_id = k.event_id \
-             WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
-             AND k.event_time BETWEEN ?5 AND ?6 \
-             AND (e.matched_session IS NOT NULL OR e.received_at >= ?4) \
-             UNION ALL SELECT e.event_id FROM calls_with_key c \
-             JOIN call_events e INDEXED BY call_events_on_call \
-             ON e.tenant = ?1 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
-             WHERE e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
-             UNION ALL SELECT e.event_id FROM calls_with_key c \
-             JOIN call_events e INDEXED BY call_events_on_group \
-             ON e.tenant = ?1 AND e.matched_group = c.master_call_id \
-             AND e.matched_session = c.session_id \
-             WHERE e.event_time BETWEEN ?5 AND ?6",
-        ))?;
+        let mut statement = db(self.0.prepare_cached(SHARING_KEYS))?;
         let mut ids = Vec::new();
         for key in keys {
             let found = db(statement
@@ -376,49 +401,19 @@ impl MatchTx for SqliteMatch<'_> {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<EventId>, StoreError> {
-        // One statement per index: the call's own events, its group's.
-        let mut ids = db(self
-            .0
-            .prepare_cached(
-                "SELECT event_id FROM call_events WHERE tenant = ?1 AND matched_session = ?2 \
-                 AND matched_group IS NULL AND matched_by <> 'sessionId' \
-                 AND event_time BETWEEN ?3 AND ?4",
+        let mut statement = db(self.0.prepare_cached(ATTACHED_BY_RULE))?;
+        let ids = db(statement
+            .query_map(
+                params![
+                    tenant.as_str(),
+                    call.session_id.as_str(),
+                    call.master_call_id.as_ref().map(SessionId::as_str),
+                    from.as_micros(),
+                    to.as_micros()
+                ],
+                |row| row.get::<_, String>(0),
             )
-            .and_then(|mut statement| {
-                statement
-                    .query_map(
-                        params![
-                            tenant.as_str(),
-                            call.session_id.as_str(),
-                            from.as_micros(),
-                            to.as_micros()
-                        ],
-                        |row| row.get::<_, String>(0),
-                    )?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            }))?;
-        if let Some(group) = &call.master_call_id {
-            ids.extend(db(self
-                .0
-                .prepare_cached(
-                    "SELECT event_id FROM call_events WHERE tenant = ?1 AND matched_group = ?2 \
-                     AND matched_session = ?3 AND event_time BETWEEN ?4 AND ?5",
-                )
-                .and_then(|mut statement| {
-                    statement
-                        .query_map(
-                            params![
-                                tenant.as_str(),
-                                group.as_str(),
-                                call.session_id.as_str(),
-                                from.as_micros(),
-                                to.as_micros()
-                            ],
-                            |row| row.get::<_, String>(0),
-                        )?
-                        .collect::<rusqlite::Result<Vec<_>>>()
-                }))?);
-        }
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>))?;
         ids.into_iter().map(stored::event_id).collect()
     }
 
@@ -635,12 +630,7 @@ pub(crate) fn call_view(
         Some(group) => group_sessions(conn, tenant, group)?,
         None => Vec::new(),
     };
-    let mut statement = db(conn.prepare_cached(
-        "SELECT event_id, event_time, received_at, metadata, matched_by, matched_group, \
-         ambiguous FROM call_events WHERE tenant = ?1 \
-         AND ((matched_session = ?2 AND matched_group IS NULL) OR matched_group = ?3) \
-         ORDER BY event_time, received_at, event_id",
-    ))?;
+    let mut statement = db(conn.prepare_cached(CALL_EVENTS))?;
     let rows = db(statement
         .query_map(
             params![
@@ -802,4 +792,57 @@ pub(crate) fn sweep_unmatched(
         [expired_before.as_micros()],
     ))?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of `sql`, one line per step.
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut statement = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let nulls = vec![rusqlite::types::Null; statement.parameter_count()];
+        statement
+            .query_map(rusqlite::params_from_iter(nulls), |row| {
+                row.get::<_, String>(3)
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .expect("plan")
+            .join("\n")
+    }
+
+    #[test]
+    fn look_ups_use_their_indexes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        drop(crate::SqliteStore::open(dir.path()).expect("store"));
+        let conn = Connection::open(dir.path().join(crate::DATABASE_FILE)).expect("open");
+        let cases = [
+            (
+                ATTACHED_BY_RULE,
+                &["call_events_on_call", "call_events_on_group"][..],
+            ),
+            (
+                CALL_EVENTS,
+                &["call_events_on_call", "call_events_on_group"],
+            ),
+            (
+                SHARING_KEYS,
+                &["call_events_on_call", "call_events_on_group"],
+            ),
+            (crate::read::CUSTOMER_LINKS, &["links_by_customer"]),
+        ];
+        for (sql, indexes) in cases {
+            let plan = plan(&conn, sql);
+            // `call_spans` has one row per tenant: its key is the tenant.
+            let every_row = plan.lines().any(|step| {
+                step.ends_with("USING PRIMARY KEY (tenant=?)") && !step.contains("call_spans")
+            });
+            assert!(!every_row, "reads every row of the tenant:\n{plan}");
+            for index in indexes {
+                assert!(plan.contains(index), "{index} not used:\n{plan}");
+            }
+        }
+    }
 }
