@@ -17,8 +17,10 @@
 //! ([`watched_keys`]): all of them while it waits, and once a rule has
 //! attached it, those of the rules before that one. A later call with the
 //! attaching rule's key shares that key with the call the event is on, so it
-//! finds the event through that call ([`MatchTx::events_attached_by_rule`]);
-//! rules after the attaching one cannot take it. Most events match on
+//! finds the event through that call ([`MatchTx::events_sharing_keys`]), and
+//! a changed call re-reads what was attached to its old version
+//! ([`MatchTx::events_attached_by_rule`]); rules after the attaching one
+//! cannot take it. Most events match on
 //! arrival, and not indexing their keys halves the random writes an event
 //! costs.
 //!
