@@ -9,7 +9,7 @@
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
-use inlet_store::matching::{EventSummary, MatchTx, Reach, StoredEvent};
+use inlet_store::matching::{EventSummary, MatchTx, Reach, SharedKey, StoredEvent};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
@@ -342,15 +342,22 @@ impl MatchTx for PgMatch<'_> {
     async fn events_sharing_keys(
         &mut self,
         tenant: &TenantId,
-        keys: &[Key],
+        keys: &[SharedKey],
         reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError> {
-        let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
-        let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
+        let kinds: Vec<&str> = keys.iter().map(|shared| shared.key.kind.as_str()).collect();
+        let values: Vec<&str> = keys
+            .iter()
+            .map(|shared| shared.key.value.as_str())
+            .collect();
+        let to_calls: Vec<bool> = keys.iter().map(|shared| shared.to_calls).collect();
+        let to_groups: Vec<bool> = keys.iter().map(|shared| shared.to_groups).collect();
         let rows = self
             .query(
-                "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS u(kind, value)), \
-                 others AS (SELECT c.session_id, c.master_call_id FROM wanted u \
+                "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[], $10::bool[], \
+                 $11::bool[]) AS u(kind, value, to_calls, to_groups)), \
+                 others AS (SELECT c.session_id, c.master_call_id, u.to_calls, u.to_groups \
+                 FROM wanted u \
                  JOIN call_keys c ON c.tenant = $1 AND c.kind = u.kind AND c.value = u.value \
                  AND c.start_time <= $8 AND c.start_time >= $7 - coalesce((SELECT longest \
                  FROM call_spans WHERE tenant = $1), 0) AND c.end_time >= $7 \
@@ -362,10 +369,11 @@ impl MatchTx for PgMatch<'_> {
                  WHERE e.matched_session IS NOT NULL OR e.received_at >= $4 \
                  UNION SELECT e.event_id FROM others c JOIN call_events e ON e.tenant = $1 \
                  AND e.matched_session = c.session_id AND e.matched_group IS NULL \
-                 WHERE e.matched_by <> 'sessionId' AND e.event_time BETWEEN $5 AND $6 \
+                 WHERE c.to_calls AND e.matched_by <> 'sessionId' \
+                 AND e.event_time BETWEEN $5 AND $6 \
                  UNION SELECT e.event_id FROM others c JOIN call_events e ON e.tenant = $1 \
                  AND e.matched_group = c.master_call_id AND e.matched_session = c.session_id \
-                 WHERE e.event_time BETWEEN $5 AND $6",
+                 WHERE c.to_groups AND e.event_time BETWEEN $5 AND $6",
                 &[
                     &tenant.as_str(),
                     &kinds,
@@ -376,6 +384,8 @@ impl MatchTx for PgMatch<'_> {
                     &reach.calls_from.as_micros(),
                     &reach.calls_to.as_micros(),
                     &reach.session_id.as_str(),
+                    &to_calls,
+                    &to_groups,
                 ],
             )
             .await?;

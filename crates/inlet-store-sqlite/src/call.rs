@@ -7,7 +7,7 @@
 
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Via};
-use inlet_store::matching::{EventSummary, MatchTx, Reach, StoredEvent};
+use inlet_store::matching::{EventSummary, MatchTx, Reach, SharedKey, StoredEvent};
 use inlet_store::{
     AttachedEvent, CallEventQuery, CallEventView, CallView, EventStatus, NewCallEvent, Page,
     Position, StoreError, stored,
@@ -47,7 +47,8 @@ const CALL_EVENTS: &str = "SELECT event_id, event_time, received_at, metadata, m
      ORDER BY 2, 3, 1";
 
 /// Per key `?2`/`?3`: events whose indexed keys hold it, then those a rule
-/// attached to the other calls with it, alone or for their group.
+/// attached to the other calls with it, alone (when `?10`) or for their
+/// group (when `?11`; SQLite tests such a term once, before the arm's loops).
 const SHARING_KEYS: &str = "WITH calls_with_key AS NOT MATERIALIZED (SELECT session_id, master_call_id \
              FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
              AND start_time <= ?8 AND start_time >= ?7 - coalesce((SELECT longest \
@@ -60,12 +61,12 @@ const SHARING_KEYS: &str = "WITH calls_with_key AS NOT MATERIALIZED (SELECT sess
              UNION ALL SELECT e.event_id FROM calls_with_key c \
              JOIN call_events e INDEXED BY call_events_on_call \
              ON e.tenant = ?1 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
-             WHERE e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
+             WHERE ?10 AND e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
              UNION ALL SELECT e.event_id FROM calls_with_key c \
              JOIN call_events e INDEXED BY call_events_on_group \
              ON e.tenant = ?1 AND e.matched_group = c.master_call_id \
              AND e.matched_session = c.session_id \
-             WHERE e.event_time BETWEEN ?5 AND ?6";
+             WHERE ?11 AND e.event_time BETWEEN ?5 AND ?6";
 
 /// The attachment stored in columns `session, group, matched_by, ambiguous`
 /// starting at `first`.
@@ -361,7 +362,7 @@ impl MatchTx for SqliteMatch<'_> {
     async fn events_sharing_keys(
         &mut self,
         tenant: &TenantId,
-        keys: &[Key],
+        keys: &[SharedKey],
         reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError> {
         // One statement per key: by the event's indexed keys, then through
@@ -370,19 +371,21 @@ impl MatchTx for SqliteMatch<'_> {
         // `matched_session` (`matched_group`) may use the partial index.
         let mut statement = db(self.0.prepare_cached(SHARING_KEYS))?;
         let mut ids = Vec::new();
-        for key in keys {
+        for shared in keys {
             let found = db(statement
                 .query_map(
                     params![
                         tenant.as_str(),
-                        key.kind,
-                        key.value,
+                        shared.key.kind,
+                        shared.key.value,
                         reach.expired_before.as_micros(),
                         reach.from.as_micros(),
                         reach.to.as_micros(),
                         reach.calls_from.as_micros(),
                         reach.calls_to.as_micros(),
                         reach.session_id.as_str(),
+                        shared.to_calls,
+                        shared.to_groups,
                     ],
                     |row| row.get::<_, String>(0),
                 )

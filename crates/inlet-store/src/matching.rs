@@ -35,8 +35,8 @@ use std::sync::{Arc, Mutex};
 
 use inlet_domain::{EventId, TenantId, Timestamp};
 use inlet_match::{
-    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, call_keys, choose, event_keys,
-    window,
+    Attachment, Call, Candidate, Key, MatchedBy, RuleSet, SessionId, Target, call_keys, choose,
+    event_keys, window,
 };
 use serde_json::{Map, Value};
 
@@ -59,6 +59,18 @@ pub struct MatchInput {
     pub keys: Vec<(String, Key)>,
     /// Where it is attached now.
     pub attachment: Option<Attachment>,
+}
+
+/// A key of a call, and what the rules comparing it attach events to: only
+/// those can have attached an event to another call through this key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedKey {
+    /// The key.
+    pub key: Key,
+    /// Some rule of its kind attaches events to a call alone.
+    pub to_calls: bool,
+    /// Some rule of its kind attaches events to a call group.
+    pub to_groups: bool,
 }
 
 /// Where [`MatchTx::events_sharing_keys`] looks, for one call.
@@ -194,11 +206,13 @@ pub trait MatchTx {
     /// ambiguous (see [`Reach`]), by two indexes: events without a session
     /// id whose indexed keys (see [`watched_keys`]) include one of `keys`,
     /// matched or pending (received at or after `reach.expired_before`);
-    /// and events a rule attached to another call having one of `keys`.
+    /// and events a rule attached to another call having one of `keys`, to
+    /// it alone (looked up when the key's `to_calls`) or to its group (when
+    /// `to_groups`).
     async fn events_sharing_keys(
         &mut self,
         tenant: &TenantId,
-        keys: &[Key],
+        keys: &[SharedKey],
         reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError>;
     /// Events a rule attached to `call`, to it alone or to its group
@@ -460,6 +474,7 @@ pub async fn put_calls<T: MatchTx>(
     if let Some(longest) = batch.calls.iter().map(span).max() {
         tx.widen_longest_call(tenant, longest).await?;
     }
+    let kinds = targets(&rules);
     let mut outcomes = Vec::with_capacity(batch.calls.len());
     let mut late_matches = 0;
     for call in &batch.calls {
@@ -510,7 +525,19 @@ pub async fn put_calls<T: MatchTx>(
                 calls_to: to.plus_seconds(widest),
                 expired_before: batch.expired_before,
             };
-            affected.extend(tx.events_sharing_keys(tenant, &touched, &reach).await?);
+            let shared: Vec<SharedKey> = touched
+                .into_iter()
+                .map(|key| {
+                    let (to_calls, to_groups) =
+                        kinds.get(&key.kind).copied().unwrap_or((false, false));
+                    SharedKey {
+                        key,
+                        to_calls,
+                        to_groups,
+                    }
+                })
+                .collect();
+            affected.extend(tx.events_sharing_keys(tenant, &shared, &reach).await?);
         }
         affected.sort();
         affected.dedup();
@@ -529,6 +556,19 @@ pub async fn put_calls<T: MatchTx>(
 fn span(call: &Call) -> std::time::Duration {
     let micros = (call.end().as_micros() - call.start_time.as_micros()).max(0);
     std::time::Duration::from_micros(u64::try_from(micros).unwrap_or(0))
+}
+
+/// Per key kind of the rules: whether they may attach events to a call
+/// alone (any of them: a `callGroup` rule does so for a call without a
+/// group), and to a call group. An event a rule of another kind attached is
+/// found by the key of that kind, or by an indexed key of an earlier rule.
+fn targets(rules: &RuleSet) -> HashMap<String, (bool, bool)> {
+    let mut kinds = HashMap::new();
+    for rule in rules.rules() {
+        let (_, groups) = kinds.entry(Key::kind_of(rule)).or_insert((true, false));
+        *groups |= rule.target == Target::CallGroup;
+    }
+    kinds
 }
 
 /// A call as a candidate, to look up what is attached to it.
