@@ -397,7 +397,8 @@ impl MatchTx for PgMatch<'_> {
     async fn events_attached_by_rule(
         &mut self,
         tenant: &TenantId,
-        call: &Candidate,
+        session: &SessionId,
+        group: Option<&SessionId>,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<EventId>, StoreError> {
@@ -412,8 +413,8 @@ impl MatchTx for PgMatch<'_> {
                  AND event_time BETWEEN $4 AND $5",
                 &[
                     &tenant.as_str(),
-                    &call.session_id.as_str(),
-                    &call.master_call_id.as_ref().map(SessionId::as_str),
+                    &session.as_str(),
+                    &group.map(SessionId::as_str),
                     &from.as_micros(),
                     &to.as_micros(),
                 ],

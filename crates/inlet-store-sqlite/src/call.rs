@@ -46,27 +46,28 @@ const CALL_EVENTS: &str = "SELECT event_id, event_time, received_at, metadata, m
      WHERE tenant = ?1 AND matched_group = ?3 \
      ORDER BY 2, 3, 1";
 
-/// Per key `?2`/`?3`: events whose indexed keys hold it, then those a rule
-/// attached to the other calls with it, alone (when `?10`) or for their
-/// group (when `?11`; SQLite tests such a term once, before the arm's loops).
-const SHARING_KEYS: &str = "WITH calls_with_key AS NOT MATERIALIZED (SELECT session_id, master_call_id \
-             FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
-             AND start_time <= ?8 AND start_time >= ?7 - coalesce((SELECT longest \
-             FROM call_spans WHERE tenant = ?1), 0) AND end_time >= ?7 AND session_id <> ?9) \
-             SELECT k.event_id FROM event_keys k JOIN call_events e \
-             ON e.tenant = k.tenant AND e.event_id = k.event_id \
-             WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
-             AND k.event_time BETWEEN ?5 AND ?6 \
-             AND (e.matched_session IS NOT NULL OR e.received_at >= ?4) \
-             UNION ALL SELECT e.event_id FROM calls_with_key c \
-             JOIN call_events e INDEXED BY call_events_on_call \
-             ON e.tenant = ?1 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
-             WHERE ?10 AND e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
-             UNION ALL SELECT e.event_id FROM calls_with_key c \
-             JOIN call_events e INDEXED BY call_events_on_group \
-             ON e.tenant = ?1 AND e.matched_group = c.master_call_id \
-             AND e.matched_session = c.session_id \
-             WHERE ?11 AND e.event_time BETWEEN ?5 AND ?6";
+/// One statement per key (`?2`/`?3`): events whose indexed keys hold it,
+/// then those a rule attached to the other calls with it, alone (when `?10`)
+/// or for their group (when `?11`; SQLite tests such a term once, before the
+/// arm's loops).
+const SHARING_KEYS: &str = "WITH calls_with_key AS NOT MATERIALIZED \
+     (SELECT session_id, master_call_id FROM call_keys WHERE tenant = ?1 AND kind = ?2 AND value = ?3 \
+     AND start_time <= ?8 AND start_time >= ?7 - coalesce((SELECT longest \
+     FROM call_spans WHERE tenant = ?1), 0) AND end_time >= ?7 AND session_id <> ?9) \
+     SELECT k.event_id FROM event_keys k JOIN call_events e \
+     ON e.tenant = k.tenant AND e.event_id = k.event_id \
+     WHERE k.tenant = ?1 AND k.kind = ?2 AND k.value = ?3 \
+     AND k.event_time BETWEEN ?5 AND ?6 \
+     AND (e.matched_session IS NOT NULL OR e.received_at >= ?4) \
+     UNION ALL SELECT e.event_id FROM calls_with_key c \
+     JOIN call_events e INDEXED BY call_events_on_call \
+     ON e.tenant = ?1 AND e.matched_session = c.session_id AND e.matched_group IS NULL \
+     WHERE ?10 AND e.matched_by <> 'sessionId' AND e.event_time BETWEEN ?5 AND ?6 \
+     UNION ALL SELECT e.event_id FROM calls_with_key c \
+     JOIN call_events e INDEXED BY call_events_on_group \
+     ON e.tenant = ?1 AND e.matched_group = c.master_call_id \
+     AND e.matched_session = c.session_id \
+     WHERE ?11 AND e.event_time BETWEEN ?5 AND ?6";
 
 /// The attachment stored in columns `session, group, matched_by, ambiguous`
 /// starting at `first`.
@@ -365,10 +366,6 @@ impl MatchTx for SqliteMatch<'_> {
         keys: &[SharedKey],
         reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError> {
-        // One statement per key: by the event's indexed keys, then through
-        // the other calls with the key, to their own events and their
-        // group's. The planner does not see on its own that a join on
-        // `matched_session` (`matched_group`) may use the partial index.
         let mut statement = db(self.0.prepare_cached(SHARING_KEYS))?;
         let mut ids = Vec::new();
         for shared in keys {
@@ -400,7 +397,8 @@ impl MatchTx for SqliteMatch<'_> {
     async fn events_attached_by_rule(
         &mut self,
         tenant: &TenantId,
-        call: &Candidate,
+        session: &SessionId,
+        group: Option<&SessionId>,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<EventId>, StoreError> {
@@ -409,8 +407,8 @@ impl MatchTx for SqliteMatch<'_> {
             .query_map(
                 params![
                     tenant.as_str(),
-                    call.session_id.as_str(),
-                    call.master_call_id.as_ref().map(SessionId::as_str),
+                    session.as_str(),
+                    group.map(SessionId::as_str),
                     from.as_micros(),
                     to.as_micros()
                 ],

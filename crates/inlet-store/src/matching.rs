@@ -215,12 +215,13 @@ pub trait MatchTx {
         keys: &[SharedKey],
         reach: &Reach,
     ) -> Result<Vec<EventId>, StoreError>;
-    /// Events a rule attached to `call`, to it alone or to its group
-    /// through it, whose event time lies in `[from, to]`.
+    /// Events a rule attached to call `session`, to it alone or to its
+    /// `group` through it, whose event time lies in `[from, to]`.
     async fn events_attached_by_rule(
         &mut self,
         tenant: &TenantId,
-        call: &Candidate,
+        session: &SessionId,
+        group: Option<&SessionId>,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<EventId>, StoreError>;
@@ -356,13 +357,13 @@ fn keys_of(metadata: &Map<String, Value>, rules: &RuleSet) -> Vec<(String, Key)>
 /// those of the rules before that one. The attaching rule's own key is left
 /// out only when the event has one value for it: with several, a call could
 /// compete through a value the attached call does not have.
-pub fn watched_keys<'k>(
-    keys: &'k [(String, Key)],
+pub fn watched_keys(
+    keys: &[(String, Key)],
     attachment: Option<&Attachment>,
     rules: &RuleSet,
-) -> Vec<&'k (String, Key)> {
+) -> Vec<(String, Key)> {
     let attaching = match attachment.map(|attached| &attached.matched_by) {
-        None => return keys.iter().collect(),
+        None => return keys.to_vec(),
         Some(MatchedBy::SessionId) => return Vec::new(),
         Some(MatchedBy::Rule(name)) => name,
     };
@@ -371,12 +372,13 @@ pub fn watched_keys<'k>(
         .iter()
         .position(|rule| rule.name == *attaching)
     else {
-        return keys.iter().collect();
+        return keys.to_vec();
     };
     let own = keys.iter().filter(|(name, _)| name == attaching).count();
     let watched = &rules.rules()[..if own > 1 { position + 1 } else { position }];
     keys.iter()
         .filter(|(name, _)| watched.iter().any(|rule| rule.name == *name))
+        .cloned()
         .collect()
 }
 
@@ -418,10 +420,7 @@ pub async fn insert_call_event<T: MatchTx>(
         attachment: None,
     };
     let attachment = resolve(tx, tenant, &rules, &input).await?;
-    let watched: Vec<(String, Key)> = watched_keys(&input.keys, attachment.as_ref(), &rules)
-        .into_iter()
-        .cloned()
-        .collect();
+    let watched = watched_keys(&input.keys, attachment.as_ref(), &rules);
     tx.insert_event(event, &watched, attachment.as_ref())
         .await?;
     let state = state_of(
@@ -497,20 +496,26 @@ pub async fn put_calls<T: MatchTx>(
         touched.dedup();
         // An event a rule can attach to this call, as it was or as it is
         // now, happened within the widest window of either.
-        let reach = |call: &Call| {
+        let times = |call: &Call| {
             (
                 call.start_time.plus_seconds(-widest),
                 call.end().plus_seconds(widest),
             )
         };
-        let (mut from, mut to) = reach(call);
+        let (mut from, mut to) = times(call);
         if let Some(old) = &old {
-            let (old_from, old_to) = reach(old);
+            let (old_from, old_to) = times(old);
             (from, to) = (from.min(old_from), to.max(old_to));
             // What a rule attached to the old version may belong elsewhere.
             affected.extend(
-                tx.events_attached_by_rule(tenant, &candidate(old), from, to)
-                    .await?,
+                tx.events_attached_by_rule(
+                    tenant,
+                    &old.session_id,
+                    old.master_call_id.as_ref(),
+                    from,
+                    to,
+                )
+                .await?,
             );
         }
         if !touched.is_empty() {
@@ -571,16 +576,6 @@ fn targets(rules: &RuleSet) -> HashMap<String, (bool, bool)> {
     kinds
 }
 
-/// A call as a candidate, to look up what is attached to it.
-fn candidate(call: &Call) -> Candidate {
-    Candidate {
-        session_id: call.session_id.clone(),
-        master_call_id: call.master_call_id.clone(),
-        start_time: call.start_time,
-        end_time: call.end_time,
-    }
-}
-
 /// Which of an event's keys are indexed when it is matched again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Indexed {
@@ -620,7 +615,6 @@ async fn rematch<T: MatchTx>(
         Indexed::Watched => watched != watched_keys(&input.keys, input.attachment.as_ref(), rules),
     };
     if rekey {
-        let watched: Vec<(String, Key)> = watched.into_iter().cloned().collect();
         if indexed == Indexed::Watched {
             tx.delete_event_keys(tenant, event_id).await?;
         }
