@@ -256,6 +256,8 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
                 "eventsPerSecond": events.items_per_second(),
                 "p50Ms": ms(events.percentile(50.0)),
                 "p99Ms": ms(events.percentile(99.0)),
+                "serverCpuMicrosPerEvent": measured.event_cpu_us,
+                "clientCpuMicrosPerEvent": measured.client_cpu_us,
                 "peakRssKiB": peak,
             })
         );
@@ -274,6 +276,12 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
             events.items,
             args.event_clients
         );
+        if let Some(us) = measured.event_cpu_us {
+            println!("server CPU per event    {us:>8.1} µs");
+        }
+        if let Some(us) = measured.client_cpu_us {
+            println!("load client CPU per event {us:>6.1} µs");
+        }
         if let Some(kib) = peak {
             println!("server peak RSS         {:>8.1} MiB", kib as f64 / 1024.0);
         }

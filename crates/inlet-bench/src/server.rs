@@ -156,22 +156,26 @@ impl Server {
     /// what instrumentation costs, unlike throughput, does not drift with
     /// the disk.
     pub(crate) fn cpu_seconds(&self) -> Option<f64> {
-        // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock
-        // ticks; the kernel's USER_HZ is 100 on every Linux ABI.
-        const TICKS_PER_SECOND: f64 = 100.0;
         self.children
             .iter()
-            .map(|child| {
-                let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok()?;
-                // The command name (field 2) may hold spaces: count after it.
-                let rest = &stat[stat.rfind(')')? + 2..];
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                let user: f64 = fields.get(11)?.parse().ok()?;
-                let system: f64 = fields.get(12)?.parse().ok()?;
-                Some((user + system) / TICKS_PER_SECOND)
-            })
+            .map(|child| process_cpu_seconds(&child.id().to_string()))
             .sum()
     }
+}
+
+/// CPU time (user and system) process `pid` (or `self`) has used so far,
+/// from `/proc/<pid>/stat`.
+pub(crate) fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    // utime and stime, fields 14 and 15, in clock ticks; the kernel's
+    // USER_HZ is 100 on every Linux ABI.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / TICKS_PER_SECOND)
 }
 
 impl Drop for Server {
