@@ -227,8 +227,13 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// more items/s than 4 KiB on the ingest benchmark (8, 32, 64 KiB: less).
 const PAGE_SIZE_BYTES: i64 = 16 * 1024;
 
-/// After the WAL starts over, its file is cut back to this size.
-const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+/// After the WAL starts over, its file is cut back to this size: twice the
+/// size at which the writer makes it start over (see
+/// [`CATCH_UP_FRAMES`](crate::checkpoint::CATCH_UP_FRAMES)), so that under
+/// steady load the file is reused as it is. Cutting it at each start-over
+/// freed and reallocated its blocks, each cut a synchronous discard on the
+/// writer's thread.
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 2 * crate::checkpoint::CATCH_UP_FRAMES * PAGE_SIZE_BYTES;
 
 /// Page cache per connection, in KiB.
 const CACHE_KIB: i64 = 64 * 1024;
