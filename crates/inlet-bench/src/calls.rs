@@ -151,6 +151,11 @@ pub(crate) async fn run(
     let calls_elapsed = started.elapsed();
     let token = token(&http, server).await?;
     let registered_calls = registered.items;
+    // Progress on stderr: registering a million calls takes half a minute.
+    eprintln!(
+        "registered {registered_calls} calls in {:.1} s; sending {events} events",
+        calls_elapsed.as_secs_f64()
+    );
     let cpu_before = server.cpu_seconds();
     let client_before = process_cpu_seconds("self");
     let events = load::run(
