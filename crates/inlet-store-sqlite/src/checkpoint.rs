@@ -14,7 +14,7 @@
 //! checkpoint itself: it finishes the little that is left, and the next
 //! write starts the WAL over. The file stays bounded.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
@@ -77,38 +77,40 @@ pub(crate) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
 }
 
-/// Starts the checkpoint thread on a new connection to `path`.
+/// Starts the checkpoint thread on a new connection to `path`. The
+/// connection runs its first checkpoint here, so it holds the WAL open
+/// before the store takes writes (a connection opens the WAL at its first
+/// read, and would create a new, empty one if the file were gone by then).
 pub(crate) fn spawn(
-    path: PathBuf,
+    path: &Path,
     alive: std::sync::mpsc::Sender<()>,
 ) -> std::io::Result<(Nudge, CatchUp)> {
+    let conn = Connection::open(path)
+        .and_then(|conn| {
+            conn.busy_timeout(Duration::from_secs(5))?;
+            passive(&conn)?;
+            Ok(conn)
+        })
+        .map_err(|err| {
+            std::io::Error::other(format!("cannot open the checkpoint connection: {err}"))
+        })?;
     let (sender, receiver) = sync_channel(1);
     let catch_up = CatchUp::default();
     let raised = catch_up.clone();
     thread::Builder::new()
         .name("inlet-sqlite-checkpoint".into())
         .spawn(move || {
-            run(&path, &receiver, &raised);
+            run(&conn, &receiver, &raised);
             drop(alive);
         })?;
     Ok((Nudge(sender), catch_up))
 }
 
-fn run(path: &PathBuf, nudges: &Receiver<()>, catch_up: &CatchUp) {
-    let conn = match Connection::open(path).and_then(|conn| {
-        conn.busy_timeout(Duration::from_secs(5))?;
-        Ok(conn)
-    }) {
-        Ok(conn) => conn,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot open the checkpoint connection");
-            return;
-        }
-    };
+fn run(conn: &Connection, nudges: &Receiver<()>, catch_up: &CatchUp) {
     loop {
         match nudges.recv_timeout(IDLE_INTERVAL) {
             Ok(()) | Err(RecvTimeoutError::Timeout) => {
-                match passive(&conn) {
+                match passive(conn) {
                     Ok(frames) if frames > CATCH_UP_FRAMES => catch_up.request(),
                     Ok(_) => {}
                     Err(err) => tracing::warn!(error = %err, "wal checkpoint failed"),

@@ -127,7 +127,7 @@ impl SqliteStore {
         // Each thread holds a sender; when both have ended, the channel closes.
         let (alive, closed) = std::sync::mpsc::channel();
         let (checkpoints, catch_up) =
-            checkpoint::spawn(path.clone(), alive.clone()).map_err(thread_error)?;
+            checkpoint::spawn(&path, alive.clone()).map_err(thread_error)?;
         let handoff = durable::spawn(&path, alive.clone()).map_err(thread_error)?;
         let sync_failed = Arc::clone(&handoff.failed);
         let writer = writer::spawn(conn, MAX_QUEUE_JOBS, handoff, checkpoints, catch_up, alive)
