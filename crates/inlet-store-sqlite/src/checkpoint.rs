@@ -78,9 +78,9 @@ pub(crate) fn passive(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Starts the checkpoint thread on a new connection to `path`. The
-/// connection runs its first checkpoint here, so it holds the WAL open
-/// before the store takes writes (a connection opens the WAL at its first
-/// read, and would create a new, empty one if the file were gone by then).
+/// connection reads once here, so it holds the WAL open before the store
+/// takes writes: a connection opens the WAL at its first read, and would
+/// create a new, empty one if the file were gone by then.
 pub(crate) fn spawn(
     path: &Path,
     alive: std::sync::mpsc::Sender<()>,
@@ -88,7 +88,7 @@ pub(crate) fn spawn(
     let conn = Connection::open(path)
         .and_then(|conn| {
             conn.busy_timeout(Duration::from_secs(5))?;
-            passive(&conn)?;
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
             Ok(conn)
         })
         .map_err(|err| {
