@@ -129,3 +129,34 @@ fn run(conn: &Connection, nudges: &Receiver<()>, catch_up: &CatchUp) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_holds_the_wal_it_found_at_spawn() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("test.db");
+        let wal = dir.path().join("test.db-wal");
+        // Stays open, so that the WAL outlives each statement.
+        let writer = Connection::open(&path).expect("open");
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+            )
+            .expect("write");
+        assert!(wal.exists(), "the write made a WAL");
+
+        let (alive, ended) = std::sync::mpsc::channel();
+        let (nudge, _) = spawn(&path, alive).expect("spawn");
+        std::fs::remove_file(&wal).expect("remove the WAL");
+        // Dropping the nudge makes the thread run its final checkpoint and end.
+        drop(nudge);
+        assert!(ended.recv().is_err(), "the thread ended");
+        assert!(
+            !wal.exists(),
+            "the checkpoint connection opened the WAL by name after it was gone, making a new one"
+        );
+    }
+}

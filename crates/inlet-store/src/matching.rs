@@ -390,9 +390,10 @@ pub async fn insert_call_event<T: MatchTx>(
     expired_before: Timestamp,
 ) -> Result<CallEventOutcome, StoreError> {
     let tenant = &event.tenant;
-    let stored = match event.generated_id {
-        true => None,
-        false => tx.find_event(tenant, &event.event_id).await?,
+    let stored = if event.generated_id {
+        None
+    } else {
+        tx.find_event(tenant, &event.event_id).await?
     };
     if let Some(stored) = stored {
         if stored.content_hash != event.event.content_hash {
