@@ -8,9 +8,14 @@
 //! compares, at a time inside that call. Every event matches exactly one
 //! call, found by an index look-up per rule the event has a field for.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use inlet_domain::{ApiId, Clock, EventId, SystemClock, TenantId};
+use inlet_match::{CallEvent, parse_call_event};
+use inlet_store::{CallEventOutcome, EventStatus, NewCallEvent, Store};
 use serde_json::{Value, json};
 
 use crate::load::{self, Auth, Phase};
@@ -183,6 +188,103 @@ pub(crate) async fn run(
     })
 }
 
+/// The raw limit of matching: events straight into the store the server
+/// used (after it stopped), with its calls and rules, from as many
+/// concurrent submitters as the HTTP phase had clients. Same durability
+/// (each call returns after its commit is synced); no HTTP, no parsing.
+pub(crate) struct RawEvents {
+    pub(crate) events: usize,
+    pub(crate) elapsed: Duration,
+    /// This process's CPU time per event (the store runs in it), in µs.
+    pub(crate) cpu_us: Option<f64>,
+}
+
+impl RawEvents {
+    pub(crate) fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Sends events `first..first + events` (the same mix as the HTTP phase,
+/// so fresh ones after it) for `calls` registered calls straight into
+/// `store`, from `submitters` tasks. Fails if any event does not match: the
+/// scenario's events all have a call.
+pub(crate) async fn raw_events<S: Store>(
+    store: S,
+    calls: usize,
+    first: usize,
+    events: usize,
+    submitters: usize,
+    cap: Duration,
+) -> anyhow::Result<RawEvents> {
+    let parsed: Vec<CallEvent> = (first..first + events)
+        .map(|n| parse_call_event(&event(n, calls.max(1))).map_err(|err| anyhow::anyhow!(err.0)))
+        .collect::<anyhow::Result<_>>()?;
+    let parsed = Arc::new(parsed);
+    let store = Arc::new(store);
+    let tenant = TenantId::parse("bench").context("tenant")?;
+    let api_id = ApiId::parse("bench").context("api id")?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = process_cpu_seconds("self");
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..submitters.max(1))
+        .map(|_| {
+            let (store, parsed, next) =
+                (Arc::clone(&store), Arc::clone(&parsed), Arc::clone(&next));
+            let (tenant, api_id) = (tenant.clone(), api_id.clone());
+            tokio::spawn(async move {
+                let mut sent = 0;
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(event) = parsed.get(n) else { break };
+                    if started.elapsed() > cap {
+                        break;
+                    }
+                    let now = SystemClock.now();
+                    let outcome = store
+                        .insert_call_event(
+                            NewCallEvent {
+                                tenant: tenant.clone(),
+                                api_id: api_id.clone(),
+                                request_id: format!("raw-{n}"),
+                                received_at: now,
+                                event_id: EventId::generate(),
+                                generated_id: true,
+                                event: event.clone(),
+                            },
+                            now.plus_seconds(-PENDING_TTL_SECONDS),
+                        )
+                        .await
+                        .context("raw event")?;
+                    match outcome {
+                        CallEventOutcome::Stored(state) if state.status == EventStatus::Matched => {
+                        }
+                        other => bail!("raw event {n} did not match its call: {other:?}"),
+                    }
+                    sent += 1;
+                }
+                Ok::<_, anyhow::Error>(sent)
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for task in tasks {
+        sent += task.await??;
+    }
+    let elapsed = started.elapsed();
+    let cpu_us = process_cpu_seconds("self")
+        .zip(cpu_before)
+        .map(|(after, before)| (after - before) * 1e6 / sent.max(1) as f64);
+    Ok(RawEvents {
+        events: sent,
+        elapsed,
+        cpu_us,
+    })
+}
+
+/// The server's default pending TTL, in seconds (24 h).
+const PENDING_TTL_SECONDS: i64 = 24 * 3600;
+
 async fn token(http: &reqwest::Client, server: &Server) -> anyhow::Result<String> {
     let response: Value = http
         .post(format!("{}/Token", server.urls[0]))
@@ -222,5 +324,68 @@ mod tests {
         }
         assert_eq!(time(0), "2026-01-01T00:00:00Z");
         assert_eq!(time(2_000_000), "2026-01-24T03:33:20Z");
+    }
+
+    /// The raw phase stores every event of the mix on its own call (it
+    /// fails on any event that does not match), and counts them.
+    #[tokio::test]
+    async fn raw_events_attach_every_event_to_its_call() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = inlet_store_sqlite::SqliteStore::open(dir.path()).expect("open");
+        let tenant = TenantId::parse("bench").expect("tenant");
+        let now = SystemClock.now();
+        store
+            .put_matching_rules(&tenant, parse_rules(&rules()).expect("rules"), now)
+            .await
+            .expect("rules stored");
+        let calls: Vec<_> = (0..40)
+            .map(|n| parse_call(&call(n).to_string()).expect("valid call"))
+            .collect();
+        store
+            .put_calls(inlet_store::CallBatch {
+                tenant: tenant.clone(),
+                received_at: now,
+                expired_before: now.plus_seconds(-PENDING_TTL_SECONDS),
+                calls,
+            })
+            .await
+            .expect("calls stored");
+        let raw = raw_events(store, 40, 7, 25, 4, Duration::from_secs(60))
+            .await
+            .expect("every event matches");
+        assert_eq!(raw.events, 25);
+        let store = inlet_store_sqlite::SqliteStore::open(dir.path()).expect("reopen");
+        let view = store
+            .get_call(
+                &tenant,
+                &inlet_match::SessionId::parse("s00000029").expect("id"),
+            )
+            .await
+            .expect("call 29");
+        // Event n targets call n * 7919 % 40: event 12 (by CRM id, for the
+        // group) call 28, in 29's group, and event 11 (by phone) call 29;
+        // a call's events are read back in event time order.
+        let attached: Vec<_> = view
+            .events
+            .iter()
+            .map(|event| {
+                (
+                    event.matched_by.label(),
+                    event.via,
+                    event.metadata["n"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            attached,
+            [
+                (
+                    "rule:crm".to_owned(),
+                    inlet_match::Via::CallGroup,
+                    json!(12)
+                ),
+                ("rule:caller".to_owned(), inlet_match::Via::Call, json!(11)),
+            ]
+        );
     }
 }

@@ -31,6 +31,7 @@ use anyhow::Context;
 use clap::Parser;
 use inlet_store_postgres::scratch::ScratchDatabase;
 use inlet_store_postgres::{PgSettings, PgStore};
+use inlet_store_sqlite::SqliteStore;
 
 /// Options; the defaults are the scenario.
 #[derive(Debug, Parser)]
@@ -244,7 +245,13 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
     .await?;
     let peak = server.peak_rss_kib();
     drop(server);
+    eprintln!(
+        "the server stopped; sending {} events straight into its store",
+        args.events
+    );
+    let raw = raw_events(&target, &measured, args, cap).await?;
     let events = &measured.events;
+    let share = events.items_per_second() / raw.events_per_second();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     if args.json {
         println!(
@@ -259,6 +266,9 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
                 "serverCpuMicrosPerEvent": measured.event_cpu_us,
                 "clientCpuMicrosPerEvent": measured.client_cpu_us,
                 "peakRssKiB": peak,
+                "rawEventsPerSecond": raw.events_per_second(),
+                "rawCpuMicrosPerEvent": raw.cpu_us,
+                "shareOfRaw": share,
             })
         );
     } else {
@@ -285,8 +295,42 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
         if let Some(kib) = peak {
             println!("server peak RSS         {:>8.1} MiB", kib as f64 / 1024.0);
         }
+        println!(
+            "raw limit, no HTTP      {:>9.0} events/s   ({} events, {} submitters)",
+            raw.events_per_second(),
+            raw.events,
+            args.event_clients
+        );
+        if let Some(us) = raw.cpu_us {
+            println!("store CPU per raw event {us:>8.1} µs");
+        }
+        println!("events as a share of raw {:>7.0} %", share * 100.0);
     }
     Ok(())
+}
+
+/// The calls scenario's raw limit: more events of the same mix straight
+/// into the store the stopped server used.
+async fn raw_events(
+    target: &server::Target,
+    measured: &calls::Calls,
+    args: &Args,
+    cap: Duration,
+) -> anyhow::Result<calls::RawEvents> {
+    let (calls, first) = (measured.calls, measured.events.items);
+    let (events, submitters) = (args.events, args.event_clients);
+    match target {
+        server::Target::DataDir(dir) => {
+            let store = SqliteStore::open(dir).context("open the server's store")?;
+            calls::raw_events(store, calls, first, events, submitters, cap).await
+        }
+        server::Target::Postgres(url) => {
+            let store = PgStore::connect(&PgSettings::new(url.as_str()))
+                .await
+                .context("connect to the server's database")?;
+            calls::raw_events(store, calls, first, events, submitters, cap).await
+        }
+    }
 }
 
 /// The raw limit on the benchmarked store: SQLite's ingest in `dir`, or
