@@ -7,6 +7,9 @@
 //! names its call's session id (one in five) or carries the value one rule
 //! compares, at a time inside that call. Every event matches exactly one
 //! call, found by an index look-up per rule the event has a field for.
+//!
+//! [`raw_events`] then measures the raw limit: more events of the same mix
+//! straight into the store, once the server has stopped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -83,7 +83,8 @@ struct Args {
     /// Calls registered before the events (scenario `calls`).
     #[arg(long, default_value_t = 1_000_000)]
     calls: usize,
-    /// Out-of-band events sent, one per request (scenario `calls`).
+    /// Out-of-band events sent, one per request (scenario `calls`); as many
+    /// again then go straight into the store, for the raw limit.
     #[arg(long, default_value_t = 200_000)]
     events: usize,
     /// Concurrent clients sending events (scenario `calls`).
