@@ -230,7 +230,7 @@ pub(crate) async fn raw_events<S: Store>(
         .collect::<anyhow::Result<_>>()?;
     let parsed = Arc::new(parsed);
     let store = Arc::new(store);
-    let tenant = TenantId::parse("bench").context("tenant")?;
+    let tenant = TenantId::parse(crate::server::TENANT).context("tenant")?;
     let api_id = ApiId::parse("bench").context("api id")?;
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = process_cpu_seconds("self");
@@ -340,7 +340,7 @@ mod tests {
     async fn raw_events_attach_every_event_to_its_call() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = inlet_store_sqlite::SqliteStore::open(dir.path()).expect("open");
-        let tenant = TenantId::parse("bench").expect("tenant");
+        let tenant = TenantId::parse(crate::server::TENANT).expect("tenant");
         let now = SystemClock.now();
         store
             .put_matching_rules(&tenant, parse_rules(&rules()).expect("rules"), now)

@@ -100,7 +100,7 @@ pub(crate) fn template(size: usize) -> anyhow::Result<IngestBatch> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(IngestBatch {
-        tenant: TenantId::parse("bench").context("tenant")?,
+        tenant: TenantId::parse(crate::server::TENANT).context("tenant")?,
         api_id: ApiId::parse("bench").context("api id")?,
         request_id: String::new(),
         received_at: Timestamp::from_micros(0),

@@ -57,6 +57,10 @@ impl Target {
     }
 }
 
+/// The tenant of the benchmark's key; the raw phases write as it too, so
+/// they find what the server stored (the calls scenario's calls and rules).
+pub(crate) const TENANT: &str = "bench";
+
 /// Running `inlet serve` nodes on one store, with an ingest key.
 pub(crate) struct Server {
     children: Vec<Child>,
@@ -77,7 +81,7 @@ impl Server {
                 "keys",
                 "create",
                 "--tenant",
-                "bench",
+                TENANT,
                 "--role",
                 "ingest",
                 "--role",
