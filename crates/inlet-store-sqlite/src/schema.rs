@@ -204,6 +204,50 @@ INSERT INTO call_spans
     SELECT tenant, max(0, max(coalesce(end_time, start_time) - start_time))
     FROM calls GROUP BY tenant;
 "#,
+    r#"
+-- Out-of-band events keyed by their sequence number (the rowid) instead of
+-- by (tenant, event_id). New rows now append at the B-tree's right edge, a
+-- split there moves no page, and the other indexes point at the event by an
+-- integer rather than by its tenant and id. Keyed by id, each split of the
+-- table renumbered pages, and SQLite then walked its whole page cache at
+-- the next commit (see the README, "Call matching"); event ids a client
+-- chose also scattered whole rows across the table.
+CREATE TABLE call_events_new (
+    seq             INTEGER PRIMARY KEY,
+    tenant          TEXT NOT NULL,
+    event_id        TEXT NOT NULL,
+    content_hash    BLOB NOT NULL,
+    session_id      TEXT,
+    event_time      INTEGER NOT NULL,
+    received_at     INTEGER NOT NULL,
+    api_id          TEXT NOT NULL,
+    request_id      TEXT NOT NULL,
+    metadata        TEXT NOT NULL,
+    matched_session TEXT,
+    matched_group   TEXT,
+    matched_by      TEXT,
+    ambiguous       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+INSERT INTO call_events_new (seq, tenant, event_id, content_hash, session_id, event_time,
+    received_at, api_id, request_id, metadata, matched_session, matched_group, matched_by,
+    ambiguous)
+    SELECT seq, tenant, event_id, content_hash, session_id, event_time, received_at, api_id,
+    request_id, metadata, matched_session, matched_group, matched_by, ambiguous
+    FROM call_events ORDER BY seq;
+DROP TABLE call_events;
+ALTER TABLE call_events_new RENAME TO call_events;
+CREATE UNIQUE INDEX call_events_by_id ON call_events (tenant, event_id);
+-- Each entry holds the rowid, so this orders a tenant's events by seq.
+CREATE INDEX call_events_by_seq ON call_events (tenant);
+CREATE INDEX call_events_on_call ON call_events (tenant, matched_session)
+    WHERE matched_session IS NOT NULL AND matched_group IS NULL;
+CREATE INDEX call_events_on_group ON call_events (tenant, matched_group)
+    WHERE matched_group IS NOT NULL;
+CREATE INDEX call_events_waiting ON call_events (tenant, session_id, received_at)
+    WHERE matched_session IS NULL AND session_id IS NOT NULL;
+CREATE INDEX call_events_unattached ON call_events (received_at)
+    WHERE matched_session IS NULL;
+"#,
 ];
 
 /// Brings the database to the newest schema. Safe to run on every open and
@@ -254,4 +298,82 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Negative: a size in KiB rather than in pages.
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at schema version `version`, in memory.
+    fn at_version(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().expect("open");
+        for (done, step) in MIGRATIONS[..version].iter().enumerate() {
+            conn.execute_batch(step).expect("step");
+            conn.pragma_update(None, "user_version", done + 1)
+                .expect("version");
+        }
+        conn
+    }
+
+    #[test]
+    fn keying_events_by_seq_keeps_every_event_and_its_order() {
+        let mut conn = at_version(5);
+        // Inserted out of seq order, with ids that sort the other way.
+        for (seq, id, session) in [(2, "a-late", Some("s1")), (1, "z-early", None)] {
+            conn.execute(
+                "INSERT INTO call_events (tenant, event_id, seq, content_hash, session_id, \
+                 event_time, received_at, api_id, request_id, metadata, matched_session, \
+                 matched_by) VALUES ('t', ?1, ?2, x'00', ?3, 10, 20, 'k', 'r', '{}', ?3, \
+                 CASE WHEN ?3 IS NULL THEN NULL ELSE 'sessionId' END)",
+                rusqlite::params![id, seq, session],
+            )
+            .expect("insert");
+        }
+        migrate(&mut conn).expect("migrate");
+
+        let version: usize = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len());
+        let rows: Vec<(i64, String, Option<String>)> = conn
+            .prepare("SELECT rowid, event_id, matched_session FROM call_events ORDER BY rowid")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                    .collect()
+            })
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (1, "z-early".to_owned(), None),
+                (2, "a-late".to_owned(), Some("s1".to_owned())),
+            ]
+        );
+        let duplicate = conn.execute(
+            "INSERT INTO call_events (tenant, event_id, seq, content_hash, event_time, \
+             received_at, api_id, request_id, metadata) \
+             VALUES ('t', 'a-late', 3, x'00', 1, 1, 'k', 'r', '{}')",
+            [],
+        );
+        assert!(duplicate.is_err(), "an event id is still unique per tenant");
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' \
+                 AND tbl_name = 'call_events' ORDER BY name",
+            )
+            .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
+            .expect("indexes");
+        assert_eq!(
+            indexes,
+            [
+                "call_events_by_id",
+                "call_events_by_seq",
+                "call_events_on_call",
+                "call_events_on_group",
+                "call_events_unattached",
+                "call_events_waiting",
+            ]
+        );
+    }
 }
