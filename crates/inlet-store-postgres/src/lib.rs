@@ -330,7 +330,7 @@ impl Store for PgStore {
             let mut reads = PgMatch(&tx);
             reads.lock_tenant(&event.tenant).await?;
             let outcome =
-                matching::insert_call_event(&mut reads, &self.rules, &event, expired_before)
+                matching::insert_call_event(&mut reads, &self.rules, &event, None, expired_before)
                     .await?;
             tx.commit().await.map_err(store_error)?;
             Ok(outcome)

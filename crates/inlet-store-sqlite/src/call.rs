@@ -297,42 +297,35 @@ impl MatchTx for SqliteMatch<'_> {
         keys: &[(String, Key)],
         attachment: Option<&Attachment>,
     ) -> Result<(), StoreError> {
-        // Read, then write: `RETURNING` would build a temporary table for
-        // its one row on every event.
-        let seq: i64 = db(self
-            .0
-            .prepare_cached("SELECT value + 1 FROM sequences WHERE name = 'call_events'")
-            .and_then(|mut statement| statement.query_row([], |row| row.get(0))))?;
-        db(self
-            .0
-            .prepare_cached("UPDATE sequences SET value = ?1 WHERE name = 'call_events'")
-            .and_then(|mut statement| statement.execute([seq])))?;
         let body = &event.event;
         let metadata = stored::metadata_text(&body.metadata)?;
-        db(self.0.prepare_cached(
-            "INSERT INTO call_events (tenant, event_id, seq, content_hash, session_id, event_time, \
+        // No seq: SQLite gives the rowid one past the largest (rows are
+        // never deleted, so seqs only grow, in commit order).
+        db(self
+            .0
+            .prepare_cached(
+                "INSERT INTO call_events (tenant, event_id, content_hash, session_id, event_time, \
              received_at, api_id, request_id, metadata, matched_session, matched_group, \
              matched_by, ambiguous) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-             ?13, ?14)",
-        )
-        .and_then(|mut statement| {
-            statement.execute(params![
-                event.tenant.as_str(),
-                event.event_id.as_str(),
-                seq,
-                &body.content_hash[..],
-                body.session_id.as_ref().map(SessionId::as_str),
-                body.event_time.as_micros(),
-                event.received_at.as_micros(),
-                event.api_id.as_str(),
-                event.request_id,
-                metadata,
-                attachment.map(|a| a.session_id.as_str()),
-                attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
-                attachment.map(|a| a.matched_by.label()),
-                attachment.is_some_and(|a| a.ambiguous),
-            ])
-        }))?;
+             ?13)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    event.tenant.as_str(),
+                    event.event_id.as_str(),
+                    &body.content_hash[..],
+                    body.session_id.as_ref().map(SessionId::as_str),
+                    body.event_time.as_micros(),
+                    event.received_at.as_micros(),
+                    event.api_id.as_str(),
+                    event.request_id,
+                    metadata,
+                    attachment.map(|a| a.session_id.as_str()),
+                    attachment.and_then(|a| a.group.as_ref().map(SessionId::as_str)),
+                    attachment.map(|a| a.matched_by.label()),
+                    attachment.is_some_and(|a| a.ambiguous),
+                ])
+            }))?;
         self.insert_event_keys(&event.tenant, &event.event_id, body.event_time, keys)
             .await
     }
@@ -818,6 +811,67 @@ mod tests {
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
             .expect("plan")
             .join("\n")
+    }
+
+    /// Event `body` from tenant `t`, received at 09:00.
+    fn new_event(body: serde_json::Value) -> NewCallEvent {
+        NewCallEvent {
+            tenant: TenantId::parse("t").expect("tenant"),
+            api_id: inlet_domain::ApiId::parse("k").expect("api id"),
+            request_id: "r".into(),
+            received_at: Timestamp::parse_rfc3339("2026-11-29T09:00:00Z").expect("time"),
+            event_id: EventId::generate(),
+            generated_id: true,
+            event: inlet_match::parse_call_event(&body.to_string()).expect("event"),
+        }
+    }
+
+    #[test]
+    fn keys_taken_under_replaced_rules_are_taken_again() {
+        use futures::executor::block_on;
+        use inlet_store::matching::{RuleCache, insert_call_event, put_calls, put_rules};
+        use inlet_store::{CallBatch, CallEventOutcome};
+        use serde_json::json;
+
+        let mut conn = Connection::open_in_memory().expect("open");
+        crate::schema::migrate(&mut conn).expect("schema");
+        let tx = &mut SqliteMatch(&conn);
+        let (cache, tenant) = (RuleCache::default(), TenantId::parse("t").expect("tenant"));
+        let at = Timestamp::parse_rfc3339("2026-11-29T09:00:00Z").expect("time");
+        let rule = |name: &str, field: &str| {
+            inlet_match::parse_rules(&json!({"rules": [{"name": name, "eventField": field,
+                "callField": "numberDialed", "windowSeconds": 600}]}))
+            .expect("rules")
+        };
+        block_on(put_rules(tx, &tenant, &rule("by-a", "/a"), at)).expect("rules");
+        let call = json!({"sessionId": "s1", "startTime": "2026-11-29T09:00:00Z",
+            "numberDialed": "1800"});
+        let batch = CallBatch {
+            tenant: tenant.clone(),
+            received_at: at,
+            expired_before: at,
+            calls: vec![inlet_match::parse_call(&call.to_string()).expect("call")],
+        };
+        block_on(put_calls(tx, &cache, &batch)).expect("call");
+        // Only field `b` holds the call's number.
+        let event = new_event(json!({"eventTime": "2026-11-29T09:01:00Z",
+            "metadata": {"a": "999", "b": "1800"}}));
+        let under_a = cache.prepare_keys(&event).expect("rules cached");
+        block_on(put_rules(tx, &tenant, &rule("by-b", "/b"), at)).expect("new rules");
+
+        let outcome =
+            block_on(insert_call_event(tx, &cache, &event, Some(under_a), at)).expect("event");
+        let CallEventOutcome::Stored(state) = outcome else {
+            panic!("not stored: {outcome:?}");
+        };
+        assert_eq!(
+            state.session_ids,
+            [SessionId::parse("s1").expect("session")]
+        );
+        let by: String = conn
+            .query_row("SELECT matched_by FROM call_events", [], |row| row.get(0))
+            .expect("stored");
+        assert_eq!(by, "rule:by-b");
     }
 
     #[test]

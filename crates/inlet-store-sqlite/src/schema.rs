@@ -206,12 +206,16 @@ INSERT INTO call_spans
 "#,
     r#"
 -- Out-of-band events keyed by their sequence number (the rowid) instead of
--- by (tenant, event_id). New rows now append at the B-tree's right edge, a
--- split there moves no page, and the other indexes point at the event by an
+-- by (tenant, event_id). New rows append at the B-tree's right edge, a
+-- split there moves no page, and the other indexes point at an event by an
 -- integer rather than by its tenant and id. Keyed by id, each split of the
 -- table renumbered pages, and SQLite then walked its whole page cache at
 -- the next commit (see the README, "Call matching"); event ids a client
 -- chose also scattered whole rows across the table.
+--
+-- An insert takes the rowid one past the largest, so the counter in
+-- `sequences` goes: events are never deleted, so seqs still only grow, in
+-- commit order.
 CREATE TABLE call_events_new (
     seq             INTEGER PRIMARY KEY,
     tenant          TEXT NOT NULL,
@@ -247,6 +251,7 @@ CREATE INDEX call_events_waiting ON call_events (tenant, session_id, received_at
     WHERE matched_session IS NULL AND session_id IS NOT NULL;
 CREATE INDEX call_events_unattached ON call_events (received_at)
     WHERE matched_session IS NULL;
+DELETE FROM sequences WHERE name = 'call_events';
 "#,
 ];
 
@@ -350,13 +355,22 @@ mod tests {
                 (2, "a-late".to_owned(), Some("s1".to_owned())),
             ]
         );
-        let duplicate = conn.execute(
-            "INSERT INTO call_events (tenant, event_id, seq, content_hash, event_time, \
+        let insert = "INSERT INTO call_events (tenant, event_id, content_hash, event_time, \
              received_at, api_id, request_id, metadata) \
-             VALUES ('t', 'a-late', 3, x'00', 1, 1, 'k', 'r', '{}')",
-            [],
+             VALUES ('t', ?1, x'00', 1, 1, 'k', 'r', '{}')";
+        assert!(
+            conn.execute(insert, ["a-late"]).is_err(),
+            "an event id is still unique per tenant"
         );
-        assert!(duplicate.is_err(), "an event id is still unique per tenant");
+        conn.execute(insert, ["m-next"]).expect("insert");
+        let next: i64 = conn
+            .query_row(
+                "SELECT seq FROM call_events WHERE event_id = 'm-next'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("seq");
+        assert_eq!(next, 3, "the next event takes the seq after the last");
         let indexes: Vec<String> = conn
             .prepare(
                 "SELECT name FROM sqlite_schema WHERE type = 'index' \

@@ -293,14 +293,37 @@ impl RuleCache {
         tx: &mut T,
         tenant: &TenantId,
     ) -> Result<Arc<RuleSet>, StoreError> {
+        Ok(self.versioned(tx, tenant).await?.1)
+    }
+
+    /// [`RuleCache::get`], with the version of the rules.
+    async fn versioned<T: MatchTx>(
+        &self,
+        tx: &mut T,
+        tenant: &TenantId,
+    ) -> Result<(i64, Arc<RuleSet>), StoreError> {
         let version = tx.rules_version(tenant).await?;
         if let Some(rules) = self.cached(tenant, version) {
-            return Ok(rules);
+            return Ok((version, rules));
         }
         let rules = Arc::new(tx.rules(tenant).await?);
         self.entries()
             .insert(tenant.clone(), (version, Arc::clone(&rules)));
-        Ok(rules)
+        Ok((version, rules))
+    }
+
+    /// The keys of `event` under its tenant's rules as last cached, taken
+    /// before the event's transaction; `None` when it names its session
+    /// or no rules are cached for its tenant yet.
+    pub fn prepare_keys(&self, event: &NewCallEvent) -> Option<PreparedKeys> {
+        if event.event.session_id.is_some() {
+            return None;
+        }
+        let (version, rules) = self.entries().get(&event.tenant).cloned()?;
+        Some(PreparedKeys {
+            version,
+            keys: keys_of(&event.event.metadata, &rules),
+        })
     }
 
     fn cached(&self, tenant: &TenantId, version: i64) -> Option<Arc<RuleSet>> {
@@ -315,6 +338,17 @@ impl RuleCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// An event's keys under one version of its tenant's rules, taken outside
+/// the event's transaction ([`RuleCache::prepare_keys`]): on SQLite that
+/// is the request's thread rather than the single writer's. The transaction
+/// uses them only if the rules are still at that version, since keys
+/// depend on nothing else.
+#[derive(Debug, Clone)]
+pub struct PreparedKeys {
+    version: i64,
+    keys: Vec<(String, Key)>,
 }
 
 /// The attachment `event` has given the calls stored now: its session's
@@ -382,11 +416,13 @@ pub fn watched_keys(
         .collect()
 }
 
-/// Stores an out-of-band event and attaches it if a call matches now.
+/// Stores an out-of-band event and attaches it if a call matches now;
+/// `prepared`, its keys if they were taken beforehand.
 pub async fn insert_call_event<T: MatchTx>(
     tx: &mut T,
     cache: &RuleCache,
     event: &NewCallEvent,
+    prepared: Option<PreparedKeys>,
     expired_before: Timestamp,
 ) -> Result<CallEventOutcome, StoreError> {
     let tenant = &event.tenant;
@@ -409,10 +445,11 @@ pub async fn insert_call_event<T: MatchTx>(
         .await?;
         return Ok(CallEventOutcome::Duplicate(state));
     }
-    let rules = cache.get(tx, tenant).await?;
-    let keys = match event.event.session_id {
-        Some(_) => Vec::new(),
-        None => keys_of(&event.event.metadata, &rules),
+    let (version, rules) = cache.versioned(tx, tenant).await?;
+    let keys = match (&event.event.session_id, prepared) {
+        (Some(_), _) => Vec::new(),
+        (None, Some(prepared)) if prepared.version == version => prepared.keys,
+        (None, _) => keys_of(&event.event.metadata, &rules),
     };
     let input = MatchInput {
         session_id: event.event.session_id.clone(),
