@@ -245,6 +245,7 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
     )
     .await?;
     let peak = server.peak_rss_kib();
+    let (anon, file) = (server.status_kib("RssAnon"), server.status_kib("RssFile"));
     drop(server);
     eprintln!(
         "the server stopped; sending {} events straight into its store",
@@ -267,6 +268,8 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
                 "serverCpuMicrosPerEvent": measured.event_cpu_us,
                 "clientCpuMicrosPerEvent": measured.client_cpu_us,
                 "peakRssKiB": peak,
+                "rssAnonKiB": anon,
+                "rssFileKiB": file,
                 "rawEventsPerSecond": raw.events_per_second(),
                 "rawCpuMicrosPerEvent": raw.cpu_us,
                 "shareOfRaw": share,
@@ -295,6 +298,13 @@ async fn run_calls(args: &Args, dir: &std::path::Path, cap: Duration) -> anyhow:
         }
         if let Some(kib) = peak {
             println!("server peak RSS         {:>8.1} MiB", kib as f64 / 1024.0);
+        }
+        if let (Some(anon), Some(file)) = (anon, file) {
+            println!(
+                "  at the end: its own   {:>8.1} MiB, mapped files (binary, database) {:.1} MiB",
+                anon as f64 / 1024.0,
+                file as f64 / 1024.0
+            );
         }
         println!(
             "raw limit, no HTTP      {:>9.0} events/s   ({} events, {} submitters)",

@@ -141,6 +141,13 @@ impl Server {
     /// The largest peak resident set size of the nodes so far (Linux
     /// `VmHWM`), in KiB.
     pub(crate) fn peak_rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmHWM")
+    }
+
+    /// The largest value among the nodes of `field` (a size in kB) in
+    /// Linux's `/proc/<pid>/status`: `RssAnon` is a node's own memory,
+    /// `RssFile` the file pages it maps (the binary, the database file).
+    pub(crate) fn status_kib(&self, field: &str) -> Option<u64> {
         self.children
             .iter()
             .filter_map(|child| {
@@ -148,7 +155,7 @@ impl Server {
                     std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
                 status
                     .lines()
-                    .find_map(|line| line.strip_prefix("VmHWM:"))
+                    .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
                     .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             })
             .max()

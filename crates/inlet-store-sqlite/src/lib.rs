@@ -46,6 +46,40 @@ pub const DATABASE_FILE: &str = "inlet.db";
 /// (DESIGN.md `limits.write_queue_items`).
 pub const DEFAULT_QUEUE_ITEMS: usize = 20_000;
 
+/// Default [`SqliteSettings::mmap_bytes`]: 2000 MiB, near SQLite's own
+/// limit of 2047 MiB ([`MAX_MMAP_BYTES`]).
+pub const DEFAULT_MMAP_BYTES: u64 = 2000 << 20;
+
+/// The most of the database SQLite maps into memory, whatever is asked
+/// (its compile-time `SQLITE_MAX_MMAP_SIZE`).
+pub const MAX_MMAP_BYTES: u64 = 0x7fff_0000;
+
+/// How the embedded store runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteSettings {
+    /// Items that may wait for the writer before further writes are told
+    /// the store is busy (see [`DEFAULT_QUEUE_ITEMS`]).
+    pub queue_items: usize,
+    /// How much of the database file the writer maps into memory (SQLite's
+    /// `mmap_size`); 0 reads every page with `pread`. Mapped, the pages the
+    /// writer's cache lacks are read in place instead of copied: with a
+    /// million calls stored, the calls scenario's raw limit rose by a fifth.
+    /// The pages read this way count in the process's resident size (they
+    /// are the kernel's page cache of the file either way), and a disk
+    /// error reading one kills the process (`SIGBUS`) rather than failing
+    /// the write; nothing acknowledged is lost, since commits are synced.
+    pub mmap_bytes: u64,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        Self {
+            queue_items: DEFAULT_QUEUE_ITEMS,
+            mmap_bytes: DEFAULT_MMAP_BYTES,
+        }
+    }
+}
+
 /// Requests that may wait for the writer, whatever their size; a second
 /// bound behind [`DEFAULT_QUEUE_ITEMS`] for writes whose callers went away.
 const MAX_QUEUE_JOBS: usize = 4096;
@@ -104,12 +138,12 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, applies
     /// migrations and starts the writer thread.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with_queue(data_dir, DEFAULT_QUEUE_ITEMS)
+        Self::open_with(data_dir, &SqliteSettings::default())
     }
 
-    /// [`SqliteStore::open`] with room for `queue_items` items waiting for
-    /// the writer; past that, writes fail at once with `Unavailable`.
-    pub fn open_with_queue(data_dir: &Path, queue_items: usize) -> Result<Self, StoreError> {
+    /// [`SqliteStore::open`] with `settings`; past `settings.queue_items`
+    /// items waiting for the writer, writes fail at once with `Unavailable`.
+    pub fn open_with(data_dir: &Path, settings: &SqliteSettings) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|err| {
             StoreError::Unavailable(format!("cannot create {}: {err}", data_dir.display()))
         })?;
@@ -123,6 +157,9 @@ impl SqliteStore {
             .map_err(store_error)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(store_error)?;
+        let mmap_bytes = i64::try_from(settings.mmap_bytes.min(MAX_MMAP_BYTES)).unwrap_or(0);
+        conn.pragma_update(None, "mmap_size", mmap_bytes)
+            .map_err(store_error)?;
         let thread_error = |err| StoreError::Other(format!("cannot start a store thread: {err}"));
         // Each thread holds a sender; when both have ended, the channel closes.
         let (alive, closed) = std::sync::mpsc::channel();
@@ -135,7 +172,7 @@ impl SqliteStore {
 
         Ok(Self {
             writer,
-            queue: Arc::new(WriteQueue::new(queue_items, "sqlite")),
+            queue: Arc::new(WriteQueue::new(settings.queue_items, "sqlite")),
             closed: Arc::new(Mutex::new(Some(Closed(closed)))),
             readers: Arc::new(ReaderPool {
                 path,
@@ -437,9 +474,33 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
+    async fn the_writer_maps_what_the_settings_ask_up_to_sqlites_limit() {
+        for (asked, mapped) in [(0, 0), (64 << 20, 64 << 20), (u64::MAX, MAX_MMAP_BYTES)] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let settings = SqliteSettings {
+                mmap_bytes: asked,
+                ..SqliteSettings::default()
+            };
+            let store = SqliteStore::open_with(dir.path(), &settings).expect("open");
+            let size: i64 = store
+                .write(1, |conn| {
+                    conn.query_row("PRAGMA mmap_size", [], |row| row.get(0))
+                        .map_err(store_error)
+                })
+                .await
+                .expect("read on the writer");
+            assert_eq!(u64::try_from(size).ok(), Some(mapped), "asked {asked}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
     async fn what_a_job_captured_is_freed_by_the_caller_not_the_writer() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open_with_queue(dir.path(), 8).expect("open");
+        let settings = SqliteSettings {
+            queue_items: 8,
+            ..SqliteSettings::default()
+        };
+        let store = SqliteStore::open_with(dir.path(), &settings).expect("open");
         let (dropped, on) = std::sync::mpsc::channel();
         let spy = DropSpy(dropped);
         let caller = std::thread::current().name().map(str::to_owned);
@@ -467,7 +528,11 @@ mod tests {
         metrics::with_local_recorder(&recorder, || {
             runtime.block_on(async {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let store = SqliteStore::open_with_queue(dir.path(), QUEUE).expect("open");
+                let settings = SqliteSettings {
+                    queue_items: QUEUE,
+                    ..SqliteSettings::default()
+                };
+                let store = SqliteStore::open_with(dir.path(), &settings).expect("open");
                 // Another connection holds the write lock: the writer stalls
                 // on the first job and the queue fills behind it.
                 let blocker = Connection::open(dir.path().join(DATABASE_FILE)).expect("blocker");

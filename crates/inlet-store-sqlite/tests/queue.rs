@@ -6,7 +6,7 @@ mod common;
 use std::task::Poll;
 
 use inlet_store::{Store, StoreError};
-use inlet_store_sqlite::{DATABASE_FILE, SqliteStore};
+use inlet_store_sqlite::{DATABASE_FILE, SqliteSettings, SqliteStore};
 
 use common::empty_batch;
 
@@ -14,7 +14,12 @@ use common::empty_batch;
 async fn a_full_write_queue_answers_unavailable_at_once_and_drains_after() {
     const QUEUE: usize = 3;
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open_with_queue(dir.path(), QUEUE).expect("open");
+    // Nothing mapped: the store works the same without it.
+    let settings = SqliteSettings {
+        queue_items: QUEUE,
+        mmap_bytes: 0,
+    };
+    let store = SqliteStore::open_with(dir.path(), &settings).expect("open");
 
     // Another connection holds the write lock, so the writer stalls on its
     // first job while the queue fills behind it.

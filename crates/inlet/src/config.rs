@@ -61,6 +61,8 @@ pub(crate) struct Config {
     pub(crate) database_url: String,
     /// The `[limits]` section.
     pub(crate) limits: LimitsConfig,
+    /// The `[sqlite]` section, used only without `database_url`.
+    pub(crate) sqlite: SqliteConfig,
     /// The `[postgres]` section, used only with `database_url`.
     pub(crate) postgres: PostgresConfig,
     /// The `[calls]` section.
@@ -111,6 +113,37 @@ impl Config {
         inlet_server::CallSettings {
             pending_ttl: seconds(self.calls.pending_ttl_seconds),
             token_lifetime: seconds(self.tokens.lifetime_seconds),
+        }
+    }
+}
+
+/// `[sqlite]`: how the embedded store uses the machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct SqliteConfig {
+    /// How much of the database file the writer maps into memory, in MiB;
+    /// 0: none (see `inlet_store_sqlite::SqliteSettings::mmap_bytes`).
+    #[serde(deserialize_with = "whole_number")]
+    pub(crate) mmap_mib: usize,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            mmap_mib: (inlet_store_sqlite::DEFAULT_MMAP_BYTES >> 20) as usize,
+        }
+    }
+}
+
+/// SQLite maps at most this much, in MiB, whatever it is asked.
+const MAX_MMAP_MIB: usize = (inlet_store_sqlite::MAX_MMAP_BYTES >> 20) as usize;
+
+impl Config {
+    /// The embedded store's settings.
+    pub(crate) fn sqlite_settings(&self) -> inlet_store_sqlite::SqliteSettings {
+        inlet_store_sqlite::SqliteSettings {
+            queue_items: self.limits.write_queue_items,
+            mmap_bytes: (self.sqlite.mmap_mib as u64) << 20,
         }
     }
 }
@@ -207,6 +240,7 @@ impl Default for Config {
             metrics_enabled: true,
             database_url: String::new(),
             limits: LimitsConfig::default(),
+            sqlite: SqliteConfig::default(),
             postgres: PostgresConfig::default(),
             calls: CallsConfig::default(),
             tokens: TokensConfig::default(),
@@ -280,6 +314,13 @@ impl Config {
                     "limits.{name} must be a whole number of seconds, at least 1; got {seconds}"
                 ));
             }
+        }
+        if self.sqlite.mmap_mib > MAX_MMAP_MIB {
+            return Err(format!(
+                "sqlite.mmap_mib must be a whole number of MiB from 0 (nothing mapped) to \
+                 {MAX_MMAP_MIB}, SQLite's limit; got {}",
+                self.sqlite.mmap_mib
+            ));
         }
         let postgres = &self.postgres;
         for (name, value) in [

@@ -25,7 +25,7 @@ pub(crate) struct OpenStore {
 /// Opens (and migrates) the configured store.
 pub(crate) async fn open(config: &Config) -> anyhow::Result<OpenStore> {
     if config.database_url.is_empty() {
-        let store = SqliteStore::open_with_queue(&config.data_dir, config.limits.write_queue_items)
+        let store = SqliteStore::open_with(&config.data_dir, &config.sqlite_settings())
             .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
         return Ok(OpenStore {
             closed: store.closed(),

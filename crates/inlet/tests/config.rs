@@ -118,6 +118,9 @@ fn config_print_shows_the_file_under_the_environment_under_the_flags() {
          request_timeout_seconds = 60\n\
          body_read_timeout_seconds = 30\n\
          \n\
+         [sqlite]\n\
+         mmap_mib = 2000\n\
+         \n\
          [postgres]\n\
          pool_size = 4\n\
          statement_timeout_seconds = 30\n\

@@ -63,8 +63,11 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
 /// An app whose store lets `queue_items` items wait for its writer.
 pub async fn spawn_app_with_queue(limits: Limits, queue_items: usize) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        Arc::new(SqliteStore::open_with_queue(dir.path(), queue_items).expect("open store"));
+    let settings = inlet_store_sqlite::SqliteSettings {
+        queue_items,
+        ..Default::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(dir.path(), &settings).expect("open store"));
     let clock = Arc::new(FixedClock::new(
         Timestamp::parse_rfc3339(START).expect("start time"),
     ));

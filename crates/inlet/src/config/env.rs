@@ -110,10 +110,18 @@ mod tests {
             ("INLET_LISTEN", "0.0.0.0:9000"),
             ("INLET_DATA_DIR", "/srv/inlet"),
             ("INLET_LOG_FORMAT", "json"),
+            ("INLET_SQLITE__MMAP_MIB", "0"),
         ])
         .expect("valid");
         assert_eq!(config.limits.max_body_bytes, 4096);
         assert_eq!(config.limits.write_queue_items, 3);
+        assert_eq!(
+            config.sqlite_settings(),
+            inlet_store_sqlite::SqliteSettings {
+                queue_items: 3,
+                mmap_bytes: 0
+            }
+        );
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.data_dir, PathBuf::from("/srv/inlet"));
         assert_eq!(config.log_format, LogFormat::Json);

@@ -165,6 +165,16 @@ pub(crate) const KEYS: &[Key] = &[
         },
     },
     Key {
+        section: Some("sqlite"),
+        name: "mmap_mib",
+        help: "MiB of the embedded store's file its writer maps into memory (faster reads; they count in RSS); 0: none. At most 2047.",
+        secret: false,
+        setter: |config, text| {
+            config.sqlite.mmap_mib = whole_number(text)?;
+            Ok(())
+        },
+    },
+    Key {
         section: Some("postgres"),
         name: "pool_size",
         help: "Connections to PostgreSQL this node keeps at most. At least 1.",
@@ -247,7 +257,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::config::{CallsConfig, LimitsConfig, PostgresConfig, TokensConfig};
+    use crate::config::{CallsConfig, LimitsConfig, PostgresConfig, SqliteConfig, TokensConfig};
 
     /// `section.name` of every leaf of the serialized defaults.
     fn field_paths() -> BTreeSet<String> {
@@ -328,6 +338,7 @@ mod tests {
             ("limits.daily_quota", "1000"),
             ("limits.request_timeout_seconds", "11"),
             ("limits.body_read_timeout_seconds", "4"),
+            ("sqlite.mmap_mib", "128"),
             ("postgres.pool_size", "3"),
             ("postgres.statement_timeout_seconds", "8"),
             ("postgres.connect_timeout_seconds", "2"),
@@ -356,6 +367,7 @@ mod tests {
                 request_timeout_seconds: 11,
                 body_read_timeout_seconds: 4,
             },
+            sqlite: SqliteConfig { mmap_mib: 128 },
             postgres: PostgresConfig {
                 pool_size: 3,
                 statement_timeout_seconds: 8,
@@ -409,6 +421,7 @@ mod tests {
                 "INLET_LIMITS__DAILY_QUOTA",
                 "INLET_LIMITS__REQUEST_TIMEOUT_SECONDS",
                 "INLET_LIMITS__BODY_READ_TIMEOUT_SECONDS",
+                "INLET_SQLITE__MMAP_MIB",
                 "INLET_POSTGRES__POOL_SIZE",
                 "INLET_POSTGRES__STATEMENT_TIMEOUT_SECONDS",
                 "INLET_POSTGRES__CONNECT_TIMEOUT_SECONDS",

@@ -282,6 +282,11 @@ mod tests {
             refusal("[limits]\nmax_body_bytes = 100\n"),
             "limits.max_body_bytes must be a whole number of bytes, at least 1024; got 100"
         );
+        assert_eq!(
+            refusal("[sqlite]\nmmap_mib = 4096\n"),
+            "sqlite.mmap_mib must be a whole number of MiB from 0 (nothing mapped) to 2047, \
+             SQLite's limit; got 4096"
+        );
     }
 
     #[test]

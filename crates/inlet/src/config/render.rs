@@ -81,7 +81,9 @@ mod tests {
 
     use super::*;
     use crate::config::layer::parse;
-    use crate::config::{CallsConfig, LimitsConfig, LogFormat, PostgresConfig, TokensConfig};
+    use crate::config::{
+        CallsConfig, LimitsConfig, LogFormat, PostgresConfig, SqliteConfig, TokensConfig,
+    };
 
     /// The copy committed at the repository root, for operators to start from.
     const COMMITTED_EXAMPLE: &str = include_str!("../../../../inlet.example.toml");
@@ -104,6 +106,7 @@ mod tests {
                 request_timeout_seconds: 20,
                 body_read_timeout_seconds: 5,
             },
+            sqlite: SqliteConfig { mmap_mib: 64 },
             postgres: PostgresConfig {
                 pool_size: 4,
                 statement_timeout_seconds: 9,
@@ -139,6 +142,9 @@ mod tests {
              daily_quota = 0\n\
              request_timeout_seconds = 60\n\
              body_read_timeout_seconds = 30\n\
+             \n\
+             [sqlite]\n\
+             mmap_mib = 2000\n\
              \n\
              [postgres]\n\
              pool_size = 16\n\
