@@ -63,7 +63,7 @@ pub struct SqliteSettings {
     /// How much of the database file the writer maps into memory (SQLite's
     /// `mmap_size`); 0 reads every page with `pread`. Mapped, the pages the
     /// writer's cache lacks are read in place instead of copied: with a
-    /// million calls stored, the calls scenario's raw limit rose by a fifth.
+    /// million calls stored, the calls scenario's raw limit rose 7–21 %.
     /// The pages read this way count in the process's resident size (they
     /// are the kernel's page cache of the file either way), and a disk
     /// error reading one kills the process (`SIGBUS`) rather than failing
