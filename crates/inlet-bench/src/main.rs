@@ -332,7 +332,8 @@ async fn raw_events(
     let (events, submitters) = (args.events, args.event_clients);
     match target {
         server::Target::DataDir(dir) => {
-            let store = SqliteStore::open(dir).context("open the server's store")?;
+            let store = SqliteStore::open_with(dir, &server::sqlite_settings()?)
+                .context("open the server's store")?;
             calls::raw_events(store, calls, first, events, submitters, cap).await
         }
         server::Target::Postgres(url) => {

@@ -36,7 +36,8 @@ pub(crate) async fn store_limit(
     size: usize,
     cap: Duration,
 ) -> anyhow::Result<Raw> {
-    let store = Arc::new(SqliteStore::open(dir).context("open the raw store")?);
+    let settings = crate::server::sqlite_settings()?;
+    let store = Arc::new(SqliteStore::open_with(dir, &settings).context("open the raw store")?);
     let template = Arc::new(template(size)?);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();

@@ -61,6 +61,27 @@ impl Target {
 /// they find what the server stored (the calls scenario's calls and rules).
 pub(crate) const TENANT: &str = "bench";
 
+/// The settings the raw phases open the embedded store with: those the
+/// server ran with. The server inherits this process's environment, so
+/// `INLET_SQLITE__MMAP_MIB` (say, to measure without the mapping) reaches
+/// both.
+pub(crate) fn sqlite_settings() -> anyhow::Result<inlet_store_sqlite::SqliteSettings> {
+    sqlite_settings_with(std::env::var("INLET_SQLITE__MMAP_MIB").ok().as_deref())
+}
+
+fn sqlite_settings_with(
+    mmap_mib: Option<&str>,
+) -> anyhow::Result<inlet_store_sqlite::SqliteSettings> {
+    let mut settings = inlet_store_sqlite::SqliteSettings::default();
+    if let Some(text) = mmap_mib {
+        let mib: u64 = text.trim().parse().with_context(|| {
+            format!("INLET_SQLITE__MMAP_MIB must be a whole number of MiB; got {text:?}")
+        })?;
+        settings.mmap_bytes = mib << 20;
+    }
+    Ok(settings)
+}
+
 /// Running `inlet serve` nodes on one store, with an ingest key.
 pub(crate) struct Server {
     children: Vec<Child>,
@@ -195,5 +216,24 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_raw_store_maps_what_the_servers_environment_says() {
+        let default = sqlite_settings_with(None).expect("default");
+        assert_eq!(default, inlet_store_sqlite::SqliteSettings::default());
+        let off = sqlite_settings_with(Some("0")).expect("off");
+        assert_eq!(off.mmap_bytes, 0);
+        assert_eq!(
+            sqlite_settings_with(Some("64")).expect("64").mmap_bytes,
+            64 << 20
+        );
+        let bad = sqlite_settings_with(Some("lots")).expect_err("refused");
+        assert!(bad.to_string().contains("INLET_SQLITE__MMAP_MIB"), "{bad}");
     }
 }
